@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # De minimis: goods whose customs value is at or below these (national currency) pay no duty / VAT.
     de_minimis_duty: Decimal = Decimal("0")
     de_minimis_vat: Decimal = Decimal("0")
+    # Tariff (docs/tariff.md): customs value basis, national VAT rate in percent (the US has no federal VAT: 0),
+    # whether excise is part of the VAT base.
+    valuation_basis: Literal["CIF", "FOB"] = "CIF"
+    vat_rate: Decimal = Decimal("0")
+    vat_base_includes_excise: bool = False
 
     demo: bool = False
     cors_origins: list[str] = Field(default_factory=list)
