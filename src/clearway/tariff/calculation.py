@@ -1,0 +1,352 @@
+"""Customs value and taxes of a declaration: pure arithmetic over plain dataclasses, all money `Decimal`.
+
+Order per goods item (docs/tariff.md explains each rule):
+1. customs value: the item price plus its share of the adjustments the incoterm implies, converted to the national
+   currency at the rate in force on the acceptance date and rounded to its minor unit. Invoice-level freight and
+   insurance are apportioned to items by item price.
+2. duty: the third-country measure, or an origin-specific one (US column 2), or a preference when the declaration
+   claims it and the origin qualifies (the lowest such duty). Consignments at or below the duty de minimis pay none.
+3. excise: the tariff's excise measures on the item, if any.
+4. VAT on customs value + duty (+ excise when `vat_base_includes_excise`), at the tariff's VAT measure for the code
+   or the configured national rate. Consignments at or below the VAT de minimis pay none.
+Each tax is rounded half up to the national currency's minor unit per line; totals are sums of lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from clearway.errors import InvalidInput, field_error
+from clearway.tariff.duty import DutyExpression, DutyNotComputable, parse_duty
+from clearway.tariff.exchange import RateTable
+from clearway.tariff.index import CompiledMeasure, ResolvedLine, TariffIndex, format_code
+from clearway.tariff.money import quantum, round_money
+from clearway.tariff.units import MissingQuantity, Unit, find_unit, parse_unit, quantity_in
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+TaxType = Literal["duty", "excise", "vat"]
+TAX_TYPES: tuple[TaxType, ...] = ("duty", "excise", "vat")
+
+INCOTERMS = ("EXW", "FCA", "FAS", "FOB", "CFR", "CPT", "CIF", "CIP", "DAP", "DPU", "DDP")
+# What the invoice price already includes, up to the border of importation: (freight, insurance).
+_PRICE_INCLUDES: dict[str, tuple[bool, bool]] = {
+    "EXW": (False, False), "FCA": (False, False), "FAS": (False, False), "FOB": (False, False),
+    "CFR": (True, False), "CPT": (True, False),
+    "CIF": (True, True), "CIP": (True, True), "DAP": (True, True), "DPU": (True, True), "DDP": (True, True),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class GoodsItemInput:
+    """A goods item as the calculation sees it. Prices are in the declaration's invoice currency."""
+
+    commodity_code: str
+    origin_country: str
+    item_price: Decimal
+    net_mass_kg: Decimal | None = None
+    supplementary_quantity: Decimal | None = None
+    supplementary_unit: str | None = None
+    preference_claimed: bool = False
+    preference_programme: str | None = None  # e.g. "KR"; None = any programme covering the origin
+    sequence: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationInput:
+    """The parts of a declaration that decide its taxes."""
+
+    currency: str
+    incoterm: str
+    acceptance_date: date
+    goods_items: tuple[GoodsItemInput, ...]
+    freight: Decimal = ZERO  # international transport to the border of importation, invoice currency
+    insurance: Decimal = ZERO  # insurance of that transport, invoice currency
+    invoice_amount: Decimal | None = None  # when given, must equal the sum of item prices
+
+
+@dataclass(frozen=True, slots=True)
+class CalculationPolicy:
+    """The administration's choices (from settings)."""
+
+    national_currency: str = "USD"
+    valuation_basis: Literal["CIF", "FOB"] = "CIF"
+    de_minimis_duty: Decimal = ZERO
+    de_minimis_vat: Decimal = ZERO
+    vat_rate: Decimal = ZERO  # percent; the national standard rate unless the tariff has a VAT measure
+    vat_base_includes_excise: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TaxLine:
+    """One tax on one goods item: its base (national currency), the rate applied, the amount, where it came from."""
+
+    tax_type: TaxType
+    base: Decimal
+    rate_text: str
+    amount: Decimal
+    measure_id: int | None
+    source: str
+    quantity: Decimal | None = None
+    quantity_unit: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemAssessment:
+    sequence: int
+    commodity_code: str
+    origin_country: str
+    customs_value: Decimal
+    tax_lines: tuple[TaxLine, ...]
+    preference: str | None = None  # "granted: KR (US-Korea FTA)" / "refused: ..." / None (not claimed)
+
+    def total(self, tax_type: TaxType | None = None) -> Decimal:
+        return sum((t.amount for t in self.tax_lines if tax_type is None or t.tax_type == tax_type), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    national_currency: str
+    invoice_currency: str
+    exchange_rate: Decimal
+    acceptance_date: date
+    customs_value: Decimal
+    items: tuple[ItemAssessment, ...]
+    totals: Mapping[str, Decimal] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def total_taxes(self) -> Decimal:
+        return sum(self.totals.values(), ZERO)
+
+
+def _invalid(field_name: str, reason: str, detail: str | None = None) -> InvalidInput:
+    return InvalidInput(detail or reason, errors=[field_error(field_name, reason)])
+
+
+def _adjustment(declaration: DeclarationInput, basis: str) -> Decimal:
+    """Returns the amount (invoice currency) to add to the invoice price to reach the valuation basis."""
+    incoterm = declaration.incoterm.upper()
+    includes = _PRICE_INCLUDES.get(incoterm)
+    if includes is None:
+        raise _invalid("incoterm", f"unknown incoterm {declaration.incoterm!r}; expected one of {', '.join(INCOTERMS)}")
+    has_freight, has_insurance = includes
+    if declaration.freight < 0 or declaration.insurance < 0:
+        raise _invalid("freight", "freight and insurance must not be negative")
+    if basis == "CIF":
+        return (ZERO if has_freight else declaration.freight) + (ZERO if has_insurance else declaration.insurance)
+    # FOB basis: transport and insurance beyond the place of export are not part of the value.
+    return -((declaration.freight if has_freight else ZERO) + (declaration.insurance if has_insurance else ZERO))
+
+
+class Calculator:
+    """Computes assessments against one tariff index and rate table; reusable across many declarations."""
+
+    def __init__(self, *, tariff: TariffIndex, rates: RateTable, policy: CalculationPolicy) -> None:
+        if policy.valuation_basis not in ("CIF", "FOB"):
+            raise _invalid("valuation_basis", "expected CIF or FOB")
+        self.tariff = tariff
+        self.rates = rates
+        self.policy = policy
+        self.currency = policy.national_currency.upper()
+        self._quantum = quantum(self.currency)
+        self._zero = ZERO.quantize(self._quantum)
+        self._vat_expression = parse_duty(f"{policy.vat_rate}%")
+        self._units: dict[str, Unit] = {}
+
+    # ------------------------------------------------------------------------------------------------ public
+    def assess(self, declaration: DeclarationInput) -> Assessment:
+        """Returns the customs value and tax lines of every goods item, and totals per tax type."""
+        if not declaration.goods_items:
+            raise _invalid("goods_items", "at least one goods item is required")
+        on = declaration.acceptance_date
+        fx = self.rates.rate_on(declaration.currency, on)
+        prices = [item.item_price for item in declaration.goods_items]
+        for position, price in enumerate(prices, start=1):
+            if price < 0:
+                raise _invalid(f"goods_items[{position}].item_price", "must not be negative")
+        price_sum = sum(prices, ZERO)
+        if declaration.invoice_amount is not None and declaration.invoice_amount != price_sum:
+            raise _invalid("invoice_amount", f"{declaration.invoice_amount} is not the sum of the item prices "
+                                             f"({price_sum})")
+        adjustment = _adjustment(declaration, self.policy.valuation_basis)
+        if price_sum + adjustment < 0:
+            raise _invalid("freight", "freight and insurance exceed the invoice price")
+        count = len(prices)
+        values: list[Decimal] = []
+        for price in prices:
+            # Apportion by price; equal shares when every price is zero.
+            share = (adjustment * price / price_sum) if price_sum else adjustment / count
+            values.append(((price + share) * fx).quantize(self._quantum, rounding=ROUND_HALF_UP))
+        consignment_value = sum(values, ZERO)
+        duty_exempt = self.policy.de_minimis_duty > 0 and consignment_value <= self.policy.de_minimis_duty
+        vat_exempt = self.policy.de_minimis_vat > 0 and consignment_value <= self.policy.de_minimis_vat
+        money = self._money_converter(on)
+        items = tuple(
+            self._assess_item(item, position, value, on, money, duty_exempt, vat_exempt)
+            for position, (item, value) in enumerate(zip(declaration.goods_items, values, strict=True), start=1)
+        )
+        totals = {tax_type: self._zero for tax_type in TAX_TYPES}
+        for item in items:
+            for line in item.tax_lines:
+                totals[line.tax_type] += line.amount
+        notes = []
+        if duty_exempt:
+            notes.append(f"duty de minimis: consignment value {consignment_value} <= {self.policy.de_minimis_duty}")
+        if vat_exempt:
+            notes.append(f"VAT de minimis: consignment value {consignment_value} <= {self.policy.de_minimis_vat}")
+        return Assessment(
+            national_currency=self.currency,
+            invoice_currency=declaration.currency.upper(),
+            exchange_rate=fx,
+            acceptance_date=on,
+            customs_value=consignment_value,
+            items=items,
+            totals=totals,
+            notes=tuple(notes),
+        )
+
+    def assess_many(self, declarations: Iterable[DeclarationInput]) -> list[Assessment]:
+        """The batch path: one calculator, cached tariff resolutions and parsed expressions, no database."""
+        return [self.assess(declaration) for declaration in declarations]
+
+    # ------------------------------------------------------------------------------------------------ internals
+    def _money_converter(self, on: date):  # type: ignore[no-untyped-def]
+        rates = self.rates
+
+        def money(currency: str) -> Decimal:
+            return rates.rate_on(currency, on)
+
+        return money
+
+    def _unit(self, text: str, field_name: str) -> Unit:
+        unit = self._units.get(text)
+        if unit is None:
+            unit = find_unit(text) or parse_unit(text, field=field_name)
+            self._units[text] = unit
+        return unit
+
+    def _assess_item(
+        self,
+        item: GoodsItemInput,
+        position: int,
+        value: Decimal,
+        on: date,
+        money,  # type: ignore[no-untyped-def]
+        duty_exempt: bool,
+        vat_exempt: bool,
+    ) -> ItemAssessment:
+        sequence = item.sequence if item.sequence is not None else position
+        where = f"goods_items[{sequence}]"
+        line = self.tariff.resolve(item.commodity_code, on)
+        origin = item.origin_country.upper()
+        supplementary_unit = (
+            self._unit(item.supplementary_unit, f"{where}.supplementary_unit") if item.supplementary_unit else None
+        )
+
+        def quantity(unit: Unit) -> Decimal:
+            return quantity_in(unit, net_mass_kg=item.net_mass_kg, quantity=item.supplementary_quantity,
+                               quantity_unit=supplementary_unit, field=where)
+
+        measure, preference_note = self._duty_measure(line, item, origin, on, value, quantity, money, where)
+        duty_amount = self._zero if duty_exempt else self._evaluate(measure, value, quantity, money, where)
+        lines = [self._tax_line("duty", value, measure, duty_amount, quantity,
+                                "de minimis: no duty" if duty_exempt else None)]
+        excise_total = ZERO
+        for excise in line.excise:
+            amount = self._evaluate(excise, value, quantity, money, where)
+            excise_total += amount
+            lines.append(self._tax_line("excise", value, excise, amount, quantity, None))
+        vat_base = value + duty_amount + (excise_total if self.policy.vat_base_includes_excise else ZERO)
+        if line.vat is not None and line.vat.expression is not None:
+            vat_expression, vat_measure = line.vat.expression, line.vat
+        else:
+            vat_expression, vat_measure = self._vat_expression, None
+        vat_amount = self._zero if vat_exempt else round_money(vat_expression.evaluate(value=vat_base), self.currency)
+        lines.append(TaxLine(
+            tax_type="vat", base=vat_base, rate_text=vat_expression.text, amount=vat_amount,
+            measure_id=vat_measure.record.measure_id if vat_measure else None,
+            source=vat_measure.label if vat_measure else "national VAT rate (settings)",
+            note="de minimis: no VAT" if vat_exempt else None,
+        ))
+        return ItemAssessment(
+            sequence=sequence, commodity_code=line.code, origin_country=origin, customs_value=value,
+            tax_lines=tuple(lines), preference=preference_note,
+        )
+
+    def _evaluate(self, measure: CompiledMeasure, value: Decimal, quantity, money, where: str) -> Decimal:  # type: ignore[no-untyped-def]
+        expression = measure.expression
+        if expression is None:
+            raise DutyNotComputable(
+                f"The rate {measure.record.duty_text!r} of {measure.label} could not be read; "
+                f"it needs an officer's assessment",
+                errors=[field_error(f"{where}.commodity_code", "rate text not machine-readable")],
+            )
+        amount = expression.evaluate(value=value, quantity=quantity, money=money)
+        return amount.quantize(self._quantum, rounding=ROUND_HALF_UP) if amount >= 0 else self._zero
+
+    def _duty_measure(self, line: ResolvedLine, item: GoodsItemInput, origin: str, on: date, value: Decimal,
+                      quantity, money, where: str) -> tuple[CompiledMeasure, str | None]:  # type: ignore[no-untyped-def]
+        assert line.third_country is not None
+        base = line.third_country
+        for origin_rate in line.origin_rates:
+            covered, _, _ = origin_rate.covers(origin, on)
+            if covered:
+                base = origin_rate
+                break
+        if not item.preference_claimed:
+            return base, None
+        candidates: list[tuple[Decimal, CompiledMeasure, str]] = []
+        reasons: list[str] = []
+        wanted = item.preference_programme.upper() if item.preference_programme else None
+        for preference in line.preferences:
+            if wanted and wanted not in preference.programmes and wanted != (preference.record.programme or "").upper():
+                continue
+            covered, reason, programme = preference.covers(origin, on)
+            if not covered:
+                reasons.append(reason or "not covered")
+                continue
+            expression = preference.expression
+            if expression is None or not expression.computable:
+                reasons.append(f"{preference.label}: rate {preference.record.duty_text!r} is not machine-readable")
+                continue
+            amount = self._evaluate(preference, value, quantity, money, where)
+            name = f"{programme.code} ({programme.name})" if programme else (preference.record.programme or "")
+            candidates.append((amount, preference, name))
+        if candidates:
+            candidates.sort(key=lambda c: c[0])
+            _, chosen, name = candidates[0]
+            base_amount = self._evaluate(base, value, quantity, money, where)
+            if candidates[0][0] <= base_amount:
+                return chosen, f"granted: {name}".strip()
+            return base, f"refused: the preferential rate ({name}) is higher than the {base.record.measure_type} rate"
+        if not line.preferences:
+            reason = f"no preference exists for {format_code(line.code)}"
+        elif wanted and not reasons:
+            reason = f"programme {wanted} has no preference for {format_code(line.code)}"
+        else:
+            reason = "; ".join(dict.fromkeys(reasons)) or "origin not covered"
+        return base, f"refused: {reason}"
+
+    def _tax_line(self, tax_type: TaxType, value: Decimal, measure: CompiledMeasure, amount: Decimal,
+                  quantity, note: str | None) -> TaxLine:  # type: ignore[no-untyped-def]
+        expression: DutyExpression | None = measure.expression
+        qty = unit_code = None
+        if expression is not None and expression.units:
+            unit = expression.units[0]
+            try:
+                qty, unit_code = quantity(unit), unit.code
+            except MissingQuantity:
+                if note is None:
+                    raise
+                qty = None  # de minimis: the duty is not charged, so its quantity need not be declared
+        return TaxLine(
+            tax_type=tax_type, base=value, rate_text=measure.record.duty_text, amount=amount,
+            measure_id=measure.record.measure_id, source=measure.label, quantity=qty, quantity_unit=unit_code,
+            note=note,
+        )
