@@ -373,3 +373,11 @@ def test_backtest_counts_hits_precision_and_recall() -> None:
     assert result.sample_hits == ("26GB0001",) * 3
     empty = backtest(p, [])
     assert (empty.share, empty.precision, empty.recall) == (0.0, None, None)
+
+
+def test_documentation_lists_every_field() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "selectivity.md").read_text(encoding="utf-8")
+    missing = [path for path in DEFAULT_FIELDS if f"| `{path}` |" not in doc]
+    assert missing == []
