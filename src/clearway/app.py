@@ -83,7 +83,8 @@ async def _no_receive() -> Message:
 def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
     """Builds the service. Tests pass their own settings (and database)."""
     settings = settings or get_settings()
-    db = db or Database(settings.database_url)
+    db = db or Database(settings.database_url, settings=settings)
+    db.settings = settings
     load_handlers()
     dispatcher = make_dispatcher(
         db, settings.jobs_mode, lease_seconds=settings.job_lease_seconds, max_attempts=settings.job_max_attempts

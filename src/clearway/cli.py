@@ -49,7 +49,7 @@ def db_upgrade() -> None:
 
     settings = get_settings()
     upgrade(settings.database_url)
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings=settings)
     with db.session() as session:
         added = nomenclature.load_shipped(session=session)
         session.commit()
@@ -72,7 +72,8 @@ def users_create(
     """Adds a user."""
     from clearway.auth import service
 
-    db = Database(get_settings().database_url)
+    settings = get_settings()
+    db = Database(settings.database_url, settings=settings)
     with db.session() as session:
         try:
             user = service.create_user(
@@ -96,7 +97,7 @@ def demo_load(
     from clearway.demo import load_demo
 
     settings = get_settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings=settings)
     report = load_demo(db, settings, only_if_empty=if_empty)
     db.dispose()
     if report is None:
@@ -145,7 +146,7 @@ def worker(
 
     settings = get_settings()
     load_handlers()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, settings=settings)
     runner = JobRunner(db, lease_seconds=settings.job_lease_seconds, max_attempts=settings.job_max_attempts)
     console.print("Worker started; Ctrl-C stops it." if not once else "Running due jobs once.")
     try:

@@ -82,12 +82,22 @@ def make_engine(database_url: str) -> Engine:
 class Database:
     """One engine and its session factory; `after_commit` hooks let the job dispatcher wake up."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, settings: Any = None) -> None:
         self.url = database_url
         self.engine = make_engine(database_url)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # Every session carries the settings, so job handlers read configuration without globals.
+        self._info: dict[str, Any] = {"settings": settings}
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, info=self._info)
         self.after_commit_hooks: list[Callable[[Session], None]] = []
         event.listen(self.sessionmaker, "after_commit", self._after_commit)
+
+    @property
+    def settings(self) -> Any:
+        return self._info["settings"]
+
+    @settings.setter
+    def settings(self, value: Any) -> None:
+        self._info["settings"] = value
 
     @property
     def is_sqlite(self) -> bool:
@@ -104,8 +114,7 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # rolls back what was not committed; objects stay readable, detached
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -36,7 +36,7 @@ class Declaration(Base):
     goods_item_count: Mapped[int] = mapped_column(Integer)
     invoice_currency: Mapped[str] = mapped_column(String(3))
     invoice_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
-    content_hash: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))  # of the document as first lodged: retries match it
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     submitted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -156,21 +156,20 @@ def _find_existing(
 
 
 def _replay(existing: Declaration, digest: str, idempotency_key: str | None) -> Declaration:
-    if idempotency_key and existing.idempotency_key == idempotency_key and existing.content_hash != digest:
-        if existing.version == 1:
-            raise Conflict(
-                f"Idempotency-Key '{idempotency_key}' was already used for declaration {existing.id} "
-                "with different content; use a new key for a new declaration",
-                declaration_id=existing.id,
-            )
-        return existing  # the declaration was amended since: the retry still refers to it
-    if existing.content_hash != digest and existing.version == 1 and existing.idempotency_key != idempotency_key:
+    """The first declaration when the retry carries the same content as first lodged; a conflict otherwise."""
+    if existing.content_hash == digest:
+        return existing
+    if idempotency_key and existing.idempotency_key == idempotency_key:
         raise Conflict(
-            f"LRN '{existing.lrn}' is already used by declaration {existing.id} (status {existing.status}); "
-            "amend that declaration or lodge with a new LRN",
+            f"Idempotency-Key '{idempotency_key}' was already used for declaration {existing.id} "
+            "with different content; use a new key for a new declaration",
             declaration_id=existing.id,
         )
-    return existing
+    raise Conflict(
+        f"LRN '{existing.lrn}' is already used by declaration {existing.id} (status {existing.status}); "
+        "amend that declaration or lodge with a new LRN",
+        declaration_id=existing.id,
+    )
 
 
 def apply(
@@ -348,7 +347,6 @@ def amend(*, session: Session, user: User, declaration_id: str, declaration: Dec
     apply(session, decl, Action.AMEND, actor, reason=reason, details={"version": previous + 1})
     decl.version = previous + 1
     decl.document = document
-    decl.content_hash = content_hash(document)
     decl.importer_eori = declaration.importer.eori if declaration.importer else None
     decl.exporter_eori = declaration.exporter.eori if declaration.exporter else None
     decl.procedure_code = declaration.procedure_code

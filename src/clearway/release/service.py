@@ -28,8 +28,22 @@ class ChannelDecision:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+TRIGGER_WORDS = {"CONTROL-RED": Channel.RED, "CONTROL-YELLOW": Channel.YELLOW}
+
+
 def decide_channel(session: Session, decl: Declaration) -> ChannelDecision:
-    """Risk assessment. Until selectivity profiles and a model are active every declaration goes green."""
+    """Risk assessment. Until selectivity profiles and a model are active every declaration goes green.
+
+    Outside production, a trigger word in a goods description forces a channel (as CDS's trader test environment
+    does), so every path can be demonstrated and tested.
+    """
+    settings = session.info.get("settings")
+    if settings is None or settings.environment != "production":
+        for item in decl.document["goods_items"]:
+            for word, channel in TRIGGER_WORDS.items():
+                if word in item["description"].upper():
+                    reason = f"test trigger word {word} in goods item {item['sequence']}'s description"
+                    return ChannelDecision(channel, [reason])
     return ChannelDecision(Channel.GREEN, ["no selectivity profile or risk model is active: green by default"])
 
 
