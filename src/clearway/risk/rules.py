@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any, Literal
@@ -518,7 +518,7 @@ def _leaf_test(op: str, node: Mapping[str, Any], spec: FieldSpec) -> Callable[[A
         if match == "prefix":
             return lambda v, lists: v.startswith(lists.prefixes(name))
         return lambda v, lists: v in lists.exact(name)
-    raw = node.get("value")
+    raw: Any = node.get("value")
     if op in ("eq", "ne"):
         target = _normalize(raw, kind)
         return lambda v, lists: v == target
@@ -551,11 +551,12 @@ def _compile_leaf(node: Mapping[str, Any], spec: FieldSpec) -> tuple[Predicate, 
     item_level = spec.level == "item"
 
     def values(subject: Subject, item: ItemView | None) -> list[Any]:
+        raw: Any
         if item_level:
             raw = getter(item.item, item.facts) if item is not None else None
         else:
             raw = getter(subject.declaration, subject.context)
-        seq = raw if spec.many else [raw]
+        seq = (raw or []) if spec.many else [raw]
         return [v for v in (_normalize(x, kind) for x in seq) if v is not None]
 
     if op == "exists":
@@ -744,6 +745,8 @@ def evaluate_profiles(declaration: Mapping[str, Any], context: Mapping[str, Any]
 
     When several versions of one profile are active, only the highest version is evaluated.
     """
+    if isinstance(on, datetime):  # a timestamp: its UTC calendar day
+        on = (on.astimezone(UTC) if on.tzinfo else on).date()
     named = as_named_lists(lists)
     current = _current_versions(profiles, on)
     _require_lists(current, named)
