@@ -381,3 +381,44 @@ def test_documentation_lists_every_field() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "selectivity.md").read_text(encoding="utf-8")
     missing = [path for path in DEFAULT_FIELDS if f"| `{path}` |" not in doc]
     assert missing == []
+
+
+def test_evaluation_day_may_be_a_utc_timestamp() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    p = profile(leaf("country_of_dispatch", "eq", "CN"), valid_to=date(2026, 3, 1))
+    late_evening_east = datetime(2026, 3, 2, 0, 30, tzinfo=timezone(timedelta(hours=2)))  # 1 March 22:30 UTC
+    assert evaluate_profiles(declaration(), {}, [p], on=late_evening_east)
+
+
+def test_backtest_on_kcs_declarations_agrees_with_a_direct_count() -> None:
+    import csv
+    from itertools import islice
+    from pathlib import Path
+
+    path = Path("/work/shared/data/kcs-synthetic/train.csv")
+    if not path.exists():
+        pytest.skip("shared KCS data not available")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(islice(csv.DictReader(handle), 3000))
+    by_id: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_id.setdefault(row["Declaration ID"], []).append(row)
+    cases = [BacktestCase(
+        {"mrn": did, "importer": {"eori": rs[0]["Importer ID"]}, "country_of_dispatch": rs[0]["Country of Departure"],
+         "goods_items": [{"sequence": k, "hs_code": r["HS6 Code"], "country_of_origin": r["Country of Origin"],
+                          "net_mass_kg": r["Net Mass"], "item_price": r["Item Price"]} for k, r in enumerate(rs, 1)]},
+        {}, any(r["Fraud"] == "1" for r in rs)) for did, rs in by_id.items()]
+    criteria = {"all": [leaf("goods_items.country_of_origin", "in", ["CN", "VN"]),
+                        leaf("goods_items.value_per_kg", "lt", 5000)]}
+
+    def direct(rs: list[dict[str, str]]) -> bool:
+        return any(r["Country of Origin"] in ("CN", "VN") and float(r["Net Mass"] or 0) > 0
+                   and Decimal(r["Item Price"]) / Decimal(r["Net Mass"]) < 5000 for r in rs)
+
+    expected_hits = [did for did, rs in by_id.items() if direct(rs)]
+    expected_fraud = sum(any(r["Fraud"] == "1" for r in by_id[did]) for did in expected_hits)
+    result = backtest(profile(criteria), cases)
+    assert result.declarations == len(by_id)
+    assert (result.hits, result.hits_with_fraud) == (len(expected_hits), expected_fraud)
+    assert result.hits > 0 and result.precision == pytest.approx(expected_fraud / len(expected_hits))
