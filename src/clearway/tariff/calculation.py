@@ -126,7 +126,7 @@ class Assessment:
 
 
 def _invalid(field_name: str, reason: str, detail: str | None = None) -> InvalidInput:
-    return InvalidInput(detail or reason, errors=[field_error(field_name, reason)])
+    return InvalidInput(detail or f"{field_name}: {reason}", errors=[field_error(field_name, reason)])
 
 
 def _adjustment(declaration: DeclarationInput, basis: str) -> Decimal:
@@ -305,9 +305,13 @@ class Calculator:
         reasons: list[str] = []
         wanted = item.preference_programme.upper() if item.preference_programme else None
         for preference in line.preferences:
-            if wanted and wanted not in preference.programmes and wanted != (preference.record.programme or "").upper():
-                continue
-            covered, reason, programme = preference.covers(origin, on)
+            claimed = None
+            if wanted:
+                if wanted in preference.programmes:
+                    claimed = wanted
+                elif wanted != (preference.record.programme or "").upper():
+                    continue
+            covered, reason, programme = preference.covers(origin, on, programme=claimed)
             if not covered:
                 reasons.append(reason or "not covered")
                 continue

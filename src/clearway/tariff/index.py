@@ -13,7 +13,7 @@ from datetime import date
 
 from clearway.errors import InvalidInput, NotFound, field_error
 from clearway.tariff.duty import DutyExpression, DutyParseError, parse_duty
-from clearway.tariff.programmes import Programme, programme_for
+from clearway.tariff.programmes import PROGRAMMES, Programme, programme_for
 
 MEASURE_TYPES = ("third_country", "preference", "origin_rate", "vat", "excise")
 PREFIX_LENGTHS = (10, 8, 6, 4)
@@ -50,12 +50,18 @@ class CompiledMeasure:
         where = f"{rec.measure_type} on {format_code(rec.code)}"
         return f"{ident} ({where}{', ' + rec.programme if rec.programme else ''})"
 
-    def covers(self, origin: str, on: date) -> tuple[bool, str | None, Programme | None]:
-        """Whether the measure applies to goods of `origin` on `on`: (yes, reason if not, programme granted)."""
-        if self.record.source == "hts" and self.programmes:
+    def covers(
+        self, origin: str, on: date, *, programme: str | None = None
+    ) -> tuple[bool, str | None, Programme | None]:
+        """Whether the measure applies to goods of `origin` on `on`: (yes, reason if not, programme granted).
+
+        `programme` limits the check to one programme symbol the declarant claims.
+        """
+        symbols = self.programmes if programme is None else tuple(p for p in self.programmes if p == programme)
+        if self.record.source == "hts" and any(p in PROGRAMMES for p in symbols):
             # US symbols: the programme registry knows each programme's countries and whether it is in force.
-            programme, reason = programme_for(self.programmes, origin, on)
-            return programme is not None, reason, programme
+            granted, reason = programme_for(symbols, origin, on)
+            return granted is not None, reason, granted
         if origin in self.record.countries:
             return True, None, None
         return False, f"origin {origin} is not covered by {self.record.programme or 'the measure'}", None
@@ -152,9 +158,13 @@ class TariffIndex:
                     by_type[measure_type] = of_type
         third = by_type.get("third_country")
         if not third:
+            longer = [c for c in self._by_code if c.startswith(digits) and len(c) > len(digits)][:5]
+            hint = (f"; declare a longer code, e.g. {', '.join(format_code(c) for c in sorted(longer))}"
+                    if longer else "")
             raise TariffLineNotFound(
-                f"No third-country duty is in force for commodity code {format_code(digits)} on {on.isoformat()}",
-                errors=[field_error("commodity_code", "not in the national tariff on that date")],
+                f"No third-country duty is in force for commodity code {format_code(digits)} on {on.isoformat()}"
+                + hint,
+                errors=[field_error("commodity_code", "not in the national tariff on that date" + hint)],
             )
         vat = by_type.get("vat")
         line = ResolvedLine(
