@@ -422,3 +422,19 @@ def test_backtest_on_kcs_declarations_agrees_with_a_direct_count() -> None:
     assert result.declarations == len(by_id)
     assert (result.hits, result.hits_with_fraud) == (len(expected_hits), expected_fraud)
     assert result.hits > 0 and result.precision == pytest.approx(expected_fraud / len(expected_hits))
+
+
+def test_profile_content_is_private_and_fingerprinted() -> None:
+    criteria = leaf("country_of_dispatch", "eq", "CN")
+    p = profile(criteria)
+    criteria["value"] = "US"  # the analyst's dict changes afterwards: the stored version must not
+    assert hits(leaf("country_of_dispatch", "eq", "CN")) and evaluate_profiles(declaration(), {}, [p], on=ON)
+    assert p.fingerprint() == profile(leaf("country_of_dispatch", "eq", "CN"), status="retired").fingerprint()
+    assert p.fingerprint() != profile(leaf("country_of_dispatch", "eq", "CN"), priority=51).fingerprint()
+
+
+def test_list_entries_match_codes_and_hs_codes_in_their_usual_spellings() -> None:
+    doc = declaration(importer={"eori": "GB1", "address": {"country": "GB", "postcode": "12 34"}})
+    lists = {"postcodes": ["12 34"], "hs": ["8471.30"]}
+    assert hits(leaf("importer.address.postcode", "in_list", list="postcodes"), doc, lists=lists)
+    assert hits(leaf("goods_items.hs_code", "in_list", list="hs"), doc, lists=lists)

@@ -8,9 +8,12 @@ closures. The exact semantics (goods-item binding, missing values, lists) are do
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -248,8 +251,10 @@ class NamedLists:
         self._exact: dict[str, frozenset[str]] = {}
         self._prefix: dict[str, tuple[str, ...]] = {}
         for name, values in (lists or {}).items():
-            normalised = {v for v in (normalize_text(x, "hs") if _looks_hs(x) else normalize_text(x, "code")
-                                      for x in values) if v}
+            normalised: set[str] = set()
+            for value in values:
+                # An entry may serve an HS field ("8471.30" → "847130") or a code field ("12 34" stays as is).
+                normalised.update(v for v in (normalize_text(value, "code"), normalize_text(value, "hs")) if v)
             self._exact[name] = frozenset(normalised)
             self._prefix[name] = tuple(sorted(normalised))
 
@@ -261,10 +266,6 @@ class NamedLists:
 
     def prefixes(self, name: str) -> tuple[str, ...]:
         return self._prefix[name]
-
-
-def _looks_hs(value: Any) -> bool:
-    return isinstance(value, str) and bool(re.fullmatch(r"[\d. ]+", value.strip()))
 
 
 def as_named_lists(lists: Mapping[str, Iterable[Any]] | NamedLists | None) -> NamedLists:
@@ -648,6 +649,15 @@ class SelectivityProfile:
     kind: ProfileKind = "selection"
     status: ProfileStatus = "draft"
     description: str | None = None
+
+    def __post_init__(self) -> None:
+        # A private deep copy: later changes to the caller's dict cannot alter this version's content.
+        object.__setattr__(self, "criteria", copy.deepcopy(dict(self.criteria)))
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the version's content (not its status), to check that a stored version never changed."""
+        content = {k: v for k, v in asdict(self).items() if k != "status"}
+        return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
     @cached_property
     def compiled(self) -> CompiledCriteria:
