@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any, Literal
 
 from clearway.errors import Conflict, InvalidInput, field_error
@@ -95,8 +97,13 @@ class PolicyConfig:
     def expected_rate(self, channel: str) -> float:
         return (self.red_expected_pct if channel == "red" else self.yellow_expected_pct) / 100.0
 
-    def params(self) -> dict[str, Any]:
-        return asdict(self)
+    def params(self) -> Mapping[str, Any]:
+        """The parameters as a read-only mapping, computed once (stored with every decision)."""
+        return self._params
+
+    @cached_property
+    def _params(self) -> Mapping[str, Any]:
+        return MappingProxyType(asdict(self))
 
 
 def _config_errors(c: PolicyConfig) -> list[dict[str, str]]:
