@@ -286,6 +286,7 @@ def test_decision_record_is_json_ready() -> None:
     assert record["rule_hits"][0]["profile_id"] == "R" and record["policy_version"] == "1"
     assert record["model_version"] == "gbm-7" and record["reasons"]
     assert record["policy_params"]["red_expected_pct"] == 5.0
+    assert record["policy_params"]["seed"].startswith("sha256:") and config.seed not in json.dumps(record)
     with pytest.raises(InvalidInput):
         decide(declaration_key="", rule_hits=[], score=None, trusted_trader=False, config=config,
                state=PolicyState(config))

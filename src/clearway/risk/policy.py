@@ -103,7 +103,10 @@ class PolicyConfig:
 
     @cached_property
     def _params(self) -> Mapping[str, Any]:
-        return MappingProxyType(asdict(self))
+        # The seed is a secret (whoever knows it can predict the random selection): store only its fingerprint.
+        params = asdict(self)
+        params["seed"] = "sha256:" + hashlib.sha256(self.seed.encode()).hexdigest()[:16]
+        return MappingProxyType(params)
 
 
 def _config_errors(c: PolicyConfig) -> list[dict[str, str]]:
