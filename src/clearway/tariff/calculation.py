@@ -14,17 +14,18 @@ Each tax is rounded half up to the national currency's minor unit per line; tota
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from clearway.errors import InvalidInput, field_error
 from clearway.tariff.duty import DutyExpression, DutyNotComputable, parse_duty
 from clearway.tariff.exchange import RateTable
 from clearway.tariff.index import CompiledMeasure, ResolvedLine, TariffIndex, format_code
-from clearway.tariff.money import quantum, round_money
+from clearway.tariff.money import quantum
 from clearway.tariff.units import MissingQuantity, Unit, find_unit, parse_unit, quantity_in
 
 ZERO = Decimal(0)
@@ -81,9 +82,11 @@ class CalculationPolicy:
     vat_base_includes_excise: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class TaxLine:
-    """One tax on one goods item: its base (national currency), the rate applied, the amount, where it came from."""
+class TaxLine(NamedTuple):
+    """One tax on one goods item: its base (national currency), the rate applied, the amount, where it came from.
+
+    Named tuples (not frozen dataclasses) because batch assessment creates millions of them.
+    """
 
     tax_type: TaxType
     base: Decimal
@@ -96,8 +99,7 @@ class TaxLine:
     note: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ItemAssessment:
+class ItemAssessment(NamedTuple):
     sequence: int
     commodity_code: str
     origin_country: str
@@ -144,6 +146,13 @@ def _adjustment(declaration: DeclarationInput, basis: str) -> Decimal:
     return -((declaration.freight if has_freight else ZERO) + (declaration.insurance if has_insurance else ZERO))
 
 
+@dataclass(frozen=True, slots=True)
+class _DutyPlan:
+    base: CompiledMeasure  # third-country or origin-specific measure
+    eligible: tuple[tuple[CompiledMeasure, str], ...]  # preferences the origin qualifies for, with programme names
+    refusal: str  # why no preference applies (when `eligible` is empty)
+
+
 class Calculator:
     """Computes assessments against one tariff index and rate table; reusable across many declarations."""
 
@@ -158,6 +167,8 @@ class Calculator:
         self._zero = ZERO.quantize(self._quantum)
         self._vat_expression = parse_duty(f"{policy.vat_rate}%")
         self._units: dict[str, Unit] = {}
+        self._plans: dict[tuple[object, ...], _DutyPlan] = {}
+        self._vat_fraction = policy.vat_rate / HUNDRED
 
     # ------------------------------------------------------------------------------------------------ public
     def assess(self, declaration: DeclarationInput) -> Assessment:
@@ -212,8 +223,18 @@ class Calculator:
         )
 
     def assess_many(self, declarations: Iterable[DeclarationInput]) -> list[Assessment]:
-        """The batch path: one calculator, cached tariff resolutions and parsed expressions, no database."""
-        return [self.assess(declaration) for declaration in declarations]
+        """The batch path: one calculator, cached tariff resolutions and parsed expressions, no database.
+
+        The cyclic garbage collector is paused meanwhile: a batch allocates many objects that all stay alive
+        (no cycles are created), and repeated collections would only rescan them.
+        """
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return [self.assess(declaration) for declaration in declarations]
+        finally:
+            if paused:
+                gc.enable()
 
     # ------------------------------------------------------------------------------------------------ internals
     def _money_converter(self, on: date):  # type: ignore[no-untyped-def]
@@ -242,106 +263,144 @@ class Calculator:
         vat_exempt: bool,
     ) -> ItemAssessment:
         sequence = item.sequence if item.sequence is not None else position
-        where = f"goods_items[{sequence}]"
         line = self.tariff.resolve(item.commodity_code, on)
         origin = item.origin_country.upper()
-        supplementary_unit = (
-            self._unit(item.supplementary_unit, f"{where}.supplementary_unit") if item.supplementary_unit else None
-        )
+        unit_text = item.supplementary_unit
+        supplementary_unit = None
+        if unit_text:
+            supplementary_unit = self._units.get(unit_text) or self._unit(
+                unit_text, f"goods_items[{sequence}].supplementary_unit")
 
         def quantity(unit: Unit) -> Decimal:
             return quantity_in(unit, net_mass_kg=item.net_mass_kg, quantity=item.supplementary_quantity,
-                               quantity_unit=supplementary_unit, field=where)
+                               quantity_unit=supplementary_unit, field=f"goods_items[{sequence}]")
 
-        measure, preference_note = self._duty_measure(line, item, origin, on, value, quantity, money, where)
-        duty_amount = self._zero if duty_exempt else self._evaluate(measure, value, quantity, money, where)
-        lines = [self._tax_line("duty", value, measure, duty_amount, quantity,
-                                "de minimis: no duty" if duty_exempt else None)]
-        excise_total = ZERO
-        for excise in line.excise:
-            amount = self._evaluate(excise, value, quantity, money, where)
-            excise_total += amount
-            lines.append(self._tax_line("excise", value, excise, amount, quantity, None))
-        vat_base = value + duty_amount + (excise_total if self.policy.vat_base_includes_excise else ZERO)
-        if line.vat is not None and line.vat.expression is not None:
-            vat_expression, vat_measure = line.vat.expression, line.vat
+        if item.preference_claimed:
+            measure, preference_note = self._duty_measure(line, item, origin, on, value, quantity, money, sequence)
+        elif line.origin_rates:
+            measure, preference_note = self._base_measure(line, origin, on), None
         else:
-            vat_expression, vat_measure = self._vat_expression, None
-        vat_amount = self._zero if vat_exempt else round_money(vat_expression.evaluate(value=vat_base), self.currency)
-        lines.append(TaxLine(
-            tax_type="vat", base=vat_base, rate_text=vat_expression.text, amount=vat_amount,
-            measure_id=vat_measure.record.measure_id if vat_measure else None,
-            source=vat_measure.label if vat_measure else "national VAT rate (settings)",
-            note="de minimis: no VAT" if vat_exempt else None,
-        ))
-        return ItemAssessment(
-            sequence=sequence, commodity_code=line.code, origin_country=origin, customs_value=value,
-            tax_lines=tuple(lines), preference=preference_note,
-        )
+            measure, preference_note = line.third_country, None  # type: ignore[assignment]
+        if duty_exempt:
+            duty_amount = self._zero
+            lines = [self._tax_line("duty", value, measure, duty_amount, quantity, "de minimis: no duty")]
+        else:
+            duty_amount = self._evaluate(measure, value, quantity, money, sequence)
+            lines = [self._tax_line("duty", value, measure, duty_amount, quantity, None)]
+        vat_base = value + duty_amount
+        if line.excise:
+            excise_total = ZERO
+            for excise in line.excise:
+                amount = self._evaluate(excise, value, quantity, money, sequence)
+                excise_total += amount
+                lines.append(self._tax_line("excise", value, excise, amount, quantity, None))
+            if self.policy.vat_base_includes_excise:
+                vat_base += excise_total
+        vat_measure = line.vat if line.vat is not None and line.vat.expression is not None else None
+        if vat_exempt:
+            vat_amount = self._zero
+        elif vat_measure is None:
+            vat_amount = (vat_base * self._vat_fraction).quantize(self._quantum, rounding=ROUND_HALF_UP)
+        else:
+            vat_amount = vat_measure.expression.evaluate(value=vat_base).quantize(  # type: ignore[union-attr]
+                self._quantum, rounding=ROUND_HALF_UP)
+        if vat_measure is None:
+            lines.append(TaxLine("vat", vat_base, self._vat_expression.text, vat_amount, None,
+                                 "national VAT rate (settings)", None, None,
+                                 "de minimis: no VAT" if vat_exempt else None))
+        else:
+            lines.append(TaxLine("vat", vat_base, vat_measure.record.duty_text, vat_amount,
+                                 vat_measure.record.measure_id, vat_measure.label, None, None,
+                                 "de minimis: no VAT" if vat_exempt else None))
+        return ItemAssessment(sequence, line.code, origin, value, tuple(lines), preference_note)
 
-    def _evaluate(self, measure: CompiledMeasure, value: Decimal, quantity, money, where: str) -> Decimal:  # type: ignore[no-untyped-def]
+    def _evaluate(self, measure: CompiledMeasure, value: Decimal, quantity, money, sequence: int) -> Decimal:  # type: ignore[no-untyped-def]
         expression = measure.expression
         if expression is None:
             raise DutyNotComputable(
                 f"The rate {measure.record.duty_text!r} of {measure.label} could not be read; "
                 f"it needs an officer's assessment",
-                errors=[field_error(f"{where}.commodity_code", "rate text not machine-readable")],
+                errors=[field_error(f"goods_items[{sequence}].commodity_code", "rate text not machine-readable")],
             )
-        amount = expression.evaluate(value=value, quantity=quantity, money=money)
+        fraction = expression.simple_fraction
+        if fraction is not None:
+            amount = value * fraction
+        else:
+            amount = expression.evaluate(value=value, quantity=quantity, money=money)
         return amount.quantize(self._quantum, rounding=ROUND_HALF_UP) if amount >= 0 else self._zero
 
-    def _duty_measure(self, line: ResolvedLine, item: GoodsItemInput, origin: str, on: date, value: Decimal,
-                      quantity, money, where: str) -> tuple[CompiledMeasure, str | None]:  # type: ignore[no-untyped-def]
-        assert line.third_country is not None
-        base = line.third_country
+    def _base_measure(self, line: ResolvedLine, origin: str, on: date) -> CompiledMeasure:
+        """The third-country measure, or the origin-specific one (US column 2) covering `origin`."""
+        third = line.third_country
+        assert third is not None
         for origin_rate in line.origin_rates:
-            covered, _, _ = origin_rate.covers(origin, on)
-            if covered:
-                base = origin_rate
-                break
-        if not item.preference_claimed:
-            return base, None
-        candidates: list[tuple[Decimal, CompiledMeasure, str]] = []
+            if origin_rate.applies_to(origin, on):
+                return origin_rate
+        return third
+
+    def _duty_plan(self, line: ResolvedLine, origin: str, on: date, wanted: str | None) -> _DutyPlan:
+        """The preferences a claim can use for this code and origin (cached: it does not depend on value)."""
+        key = (line.code, on, origin, wanted)
+        plan = self._plans.get(key)
+        if plan is not None:
+            return plan
+        base = self._base_measure(line, origin, on)
+        eligible: list[tuple[CompiledMeasure, str]] = []
         reasons: list[str] = []
-        wanted = item.preference_programme.upper() if item.preference_programme else None
         for preference in line.preferences:
-            claimed = None
+            claimed_symbol = None
             if wanted:
                 if wanted in preference.programmes:
-                    claimed = wanted
+                    claimed_symbol = wanted
                 elif wanted != (preference.record.programme or "").upper():
                     continue
-            covered, reason, programme = preference.covers(origin, on, programme=claimed)
+            covered, reason, programme = preference.covers(origin, on, programme=claimed_symbol)
             if not covered:
-                reasons.append(reason or "not covered")
+                if reason:
+                    reasons.append(reason)
                 continue
             expression = preference.expression
             if expression is None or not expression.computable:
                 reasons.append(f"{preference.label}: rate {preference.record.duty_text!r} is not machine-readable")
                 continue
-            amount = self._evaluate(preference, value, quantity, money, where)
             name = f"{programme.code} ({programme.name})" if programme else (preference.record.programme or "")
-            candidates.append((amount, preference, name))
-        if candidates:
-            candidates.sort(key=lambda c: c[0])
-            _, chosen, name = candidates[0]
-            base_amount = self._evaluate(base, value, quantity, money, where)
-            if candidates[0][0] <= base_amount:
-                return chosen, f"granted: {name}".strip()
-            return base, f"refused: the preferential rate ({name}) is higher than the {base.record.measure_type} rate"
+            eligible.append((preference, name))
         if not line.preferences:
-            reason = f"no preference exists for {format_code(line.code)}"
-        elif wanted and not reasons:
-            reason = f"programme {wanted} has no preference for {format_code(line.code)}"
+            refusal = f"no preference exists for {format_code(line.code)}"
+        elif reasons:
+            refusal = "; ".join(dict.fromkeys(reasons))
+        elif wanted:
+            refusal = f"programme {wanted} gives no preference to origin {origin} for {format_code(line.code)}"
         else:
-            reason = "; ".join(dict.fromkeys(reasons)) or "origin not covered"
-        return base, f"refused: {reason}"
+            refusal = f"origin {origin} is not covered by any preference for {format_code(line.code)}"
+        plan = _DutyPlan(base, tuple(eligible), refusal)
+        if len(self._plans) > 500_000:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
+    def _duty_measure(self, line: ResolvedLine, item: GoodsItemInput, origin: str, on: date, value: Decimal,
+                      quantity, money, sequence: int) -> tuple[CompiledMeasure, str | None]:  # type: ignore[no-untyped-def]
+        wanted = item.preference_programme.upper() if item.preference_programme else None
+        plan = self._duty_plan(line, origin, on, wanted)
+        if not plan.eligible:
+            return plan.base, f"refused: {plan.refusal}"
+        best: tuple[Decimal, CompiledMeasure, str] | None = None
+        for preference, name in plan.eligible:
+            amount = self._evaluate(preference, value, quantity, money, sequence)
+            if best is None or amount < best[0]:
+                best = (amount, preference, name)
+        assert best is not None
+        if best[0] <= self._evaluate(plan.base, value, quantity, money, sequence):
+            return best[1], f"granted: {best[2]}".strip()
+        return plan.base, (f"refused: the preferential rate ({best[2]}) is higher than the "
+                           f"{plan.base.record.measure_type} rate")
 
     def _tax_line(self, tax_type: TaxType, value: Decimal, measure: CompiledMeasure, amount: Decimal,
                   quantity, note: str | None) -> TaxLine:  # type: ignore[no-untyped-def]
         expression: DutyExpression | None = measure.expression
         qty = unit_code = None
-        if expression is not None and expression.units:
+        if expression is not None and expression._units:
             unit = expression.units[0]
             try:
                 qty, unit_code = quantity(unit), unit.code
@@ -349,8 +408,6 @@ class Calculator:
                 if note is None:
                     raise
                 qty = None  # de minimis: the duty is not charged, so its quantity need not be declared
-        return TaxLine(
-            tax_type=tax_type, base=value, rate_text=measure.record.duty_text, amount=amount,
-            measure_id=measure.record.measure_id, source=measure.label, quantity=qty, quantity_unit=unit_code,
-            note=note,
-        )
+        record = measure.record
+        return TaxLine(tax_type, value, record.duty_text, amount, record.measure_id, measure.label, qty, unit_code,
+                       note)

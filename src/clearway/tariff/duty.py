@@ -91,22 +91,20 @@ class DutyExpression:
     condition: str | None = None  # e.g. "under bond, as prescribed in U.S. note 1"
     _ad_valorem: Decimal = field(default=ZERO, repr=False, compare=False)
     _specific: tuple[DutyComponent, ...] = field(default=(), repr=False, compare=False)
+    _computable: bool = field(default=True, repr=False, compare=False)
+    _units: tuple[Unit, ...] = field(default=(), repr=False, compare=False)
+    # value * simple_fraction is the whole duty (Free or ad valorem only, no bounds): the batch fast path.
+    simple_fraction: Decimal | None = field(default=None, repr=False, compare=False)
 
     @property
     def computable(self) -> bool:
         """True when the duty follows from the value and quantities of a goods item alone."""
-        if self.kind in ("free", "no_change"):
-            return True
-        if self.kind == "reference" or self.includes_base:
-            return False
-        bounds = [c for c in (self.minimum, self.maximum) if c is not None]
-        return all(c.computable for c in (*self.components, *bounds))
+        return self._computable
 
     @property
     def units(self) -> tuple[Unit, ...]:
         """Units whose quantity the duty needs."""
-        parts = [*self.components, *(c for c in (self.minimum, self.maximum) if c is not None)]
-        return tuple(c.unit for c in parts if c.unit is not None)
+        return self._units
 
     @property
     def is_free(self) -> bool:
@@ -216,10 +214,25 @@ def _component_amount(
 
 
 def _finish(expression: DutyExpression) -> DutyExpression:
+    """Precomputes what evaluation needs often (the hot path of batch assessment)."""
     ad_valorem = sum((c.rate for c in expression.components if c.kind == "ad_valorem"), ZERO)
     specific = tuple(c for c in expression.components if c.kind == "specific")
+    parts = [*expression.components, *(c for c in (expression.minimum, expression.maximum) if c is not None)]
+    if expression.kind in ("free", "no_change"):
+        computable = True
+    elif expression.kind == "reference" or expression.includes_base:
+        computable = False
+    else:
+        computable = all(c.computable for c in parts)
     object.__setattr__(expression, "_ad_valorem", ad_valorem)
     object.__setattr__(expression, "_specific", specific)
+    object.__setattr__(expression, "_computable", computable)
+    object.__setattr__(expression, "_units", tuple(c.unit for c in parts if c.unit is not None))
+    if expression.kind in ("free", "no_change"):
+        object.__setattr__(expression, "simple_fraction", ZERO)
+    elif expression.kind == "rate" and computable and not specific and not expression.includes_base \
+            and expression.minimum is None and expression.maximum is None:
+        object.__setattr__(expression, "simple_fraction", ad_valorem / HUNDRED)
     return expression
 
 

@@ -13,7 +13,7 @@ from datetime import date
 
 from clearway.errors import InvalidInput, NotFound, field_error
 from clearway.tariff.duty import DutyExpression, DutyParseError, parse_duty
-from clearway.tariff.programmes import PROGRAMMES, Programme, programme_for
+from clearway.tariff.programmes import PROGRAMMES, Programme, countries_of, programme_for
 
 MEASURE_TYPES = ("third_country", "preference", "origin_rate", "vat", "excise")
 PREFIX_LENGTHS = (10, 8, 6, 4)
@@ -42,13 +42,15 @@ class CompiledMeasure:
     record: MeasureRecord
     expression: DutyExpression | None
     programmes: tuple[str, ...]
+    label: str  # "measure 12 (preference on 0201.10.50, KR)": where a tax line came from
+    uses_registry: bool = False  # HTS programme symbols: eligibility comes from clearway.tariff.programmes
+    reach: frozenset[str] = frozenset()  # every origin any of its programmes could cover (a quick first test)
 
-    @property
-    def label(self) -> str:
-        rec = self.record
-        ident = f"measure {rec.measure_id}" if rec.measure_id is not None else "measure"
-        where = f"{rec.measure_type} on {format_code(rec.code)}"
-        return f"{ident} ({where}{', ' + rec.programme if rec.programme else ''})"
+    def applies_to(self, origin: str, on: date) -> bool:
+        """Quick form of `covers` for the hot path."""
+        if self.uses_registry:
+            return origin in self.reach and self.covers(origin, on)[0]
+        return origin in self.record.countries
 
     def covers(
         self, origin: str, on: date, *, programme: str | None = None
@@ -57,8 +59,10 @@ class CompiledMeasure:
 
         `programme` limits the check to one programme symbol the declarant claims.
         """
+        if origin not in self.reach:
+            return False, None, None  # the caller words the reason once for all measures
         symbols = self.programmes if programme is None else tuple(p for p in self.programmes if p == programme)
-        if self.record.source == "hts" and any(p in PROGRAMMES for p in symbols):
+        if self.uses_registry and any(p in PROGRAMMES for p in symbols):
             # US symbols: the programme registry knows each programme's countries and whether it is in force.
             granted, reason = programme_for(symbols, origin, on)
             return granted is not None, reason, granted
@@ -120,7 +124,13 @@ class TariffIndex:
                 expression = None
                 self.unparsed[record.duty_text] = self.unparsed.get(record.duty_text, 0) + 1
             programmes = tuple(p.strip() for p in (record.programme or "").split(",") if p.strip())
-            self._by_code.setdefault(record.code, []).append(CompiledMeasure(record, expression, programmes))
+            ident = f"measure {record.measure_id}" if record.measure_id is not None else "measure"
+            label = f"{ident} ({record.measure_type} on {format_code(record.code)}" + (
+                f", {record.programme})" if record.programme else ")")
+            registry = record.source == "hts" and any(p in PROGRAMMES for p in programmes)
+            reach = countries_of(programmes) if registry else record.countries
+            self._by_code.setdefault(record.code, []).append(
+                CompiledMeasure(record, expression, programmes, label, registry, reach))
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_code.values())
