@@ -142,7 +142,8 @@ def test_api_calculate_landed_cost(client):
     # EUR 600 + 60 freight/insurance at 1.20 = USD 792.00; item 1: (540 + 54) * 1.2 = 712.80
     assert data["customs_value"] == "792.00" and data["items"][0]["customs_value"] == "712.80"
     first = {t["tax_type"]: t for t in data["items"][0]["tax_lines"]}
-    assert first["duty"]["amount"] == "56.70"  # 6.3¢ * 900 l
+    assert first["duty"]["amount"] == "56.70" and first["duty"]["quantity"] == "900"  # 6.3¢ * 900 l
+    assert data["items"][0]["commodity_code"] == "2204.21.50"
     assert first["excise"]["amount"] == "963.00"  # 1.07 * 900 l
     assert first["vat"]["amount"] == "76.95"  # 10% of (712.80 + 56.70)
     second = data["items"][1]

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from clearway.tariff.calculation import Assessment, DeclarationInput, GoodsItemInput
+from clearway.tariff.index import format_code
 
 
 class GoodsItemRequest(BaseModel):
@@ -64,10 +65,13 @@ def assessment_body(assessment: Assessment) -> dict[str, Any]:
     def money(value: Decimal | None) -> str | None:
         return None if value is None else str(value)
 
+    def plain(value: Decimal | None) -> str | None:
+        return None if value is None else format(value.normalize(), "f")
+
     return {
         "national_currency": assessment.national_currency,
         "invoice_currency": assessment.invoice_currency,
-        "exchange_rate": str(assessment.exchange_rate.normalize()),
+        "exchange_rate": plain(assessment.exchange_rate),
         "acceptance_date": assessment.acceptance_date.isoformat(),
         "customs_value": money(assessment.customs_value),
         "totals": {k: money(v) for k, v in assessment.totals.items()},
@@ -77,7 +81,7 @@ def assessment_body(assessment: Assessment) -> dict[str, Any]:
         "items": [
             {
                 "sequence": item.sequence,
-                "commodity_code": item.commodity_code,
+                "commodity_code": format_code(item.commodity_code),
                 "origin_country": item.origin_country,
                 "customs_value": money(item.customs_value),
                 "preference": item.preference,
@@ -85,7 +89,7 @@ def assessment_body(assessment: Assessment) -> dict[str, Any]:
                     {
                         "tax_type": line.tax_type, "base": money(line.base), "rate_text": line.rate_text,
                         "amount": money(line.amount), "measure_id": line.measure_id, "source": line.source,
-                        "quantity": None if line.quantity is None else str(line.quantity.normalize()),
+                        "quantity": plain(line.quantity),
                         "quantity_unit": line.quantity_unit, "note": line.note,
                     }
                     for line in item.tax_lines
