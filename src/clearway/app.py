@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     db.settings = settings
     load_handlers()
     dispatcher = make_dispatcher(
-        db, settings.jobs_mode, lease_seconds=settings.job_lease_seconds, max_attempts=settings.job_max_attempts
+        db, settings.jobs_mode, max_attempts=settings.job_max_attempts
     )
 
     @asynccontextmanager
@@ -148,7 +148,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         with db.session() as session:
             session.execute(text("SELECT 1"))
             waiting = session.scalar(
-                select(func.count()).select_from(Job).where(Job.status.in_(["pending", "running"]))
+                select(func.count()).select_from(Job).where(Job.status == "pending")
             )
             failed = session.scalar(select(func.count()).select_from(Job).where(Job.status == "failed"))
         return {

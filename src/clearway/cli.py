@@ -147,7 +147,7 @@ def worker(
     settings = get_settings()
     load_handlers()
     db = Database(settings.database_url, settings=settings)
-    runner = JobRunner(db, lease_seconds=settings.job_lease_seconds, max_attempts=settings.job_max_attempts)
+    runner = JobRunner(db, max_attempts=settings.job_max_attempts)
     console.print("Worker started; Ctrl-C stops it." if not once else "Running due jobs once.")
     try:
         while True:

@@ -32,7 +32,6 @@ class Settings(BaseSettings):
     # How background jobs run: "thread" (embedded worker thread), "inline" (right after commit, in the
     # request: tests), "external" (a separate `clearway worker` process picks them up).
     jobs_mode: Literal["thread", "inline", "external"] = "thread"
-    job_lease_seconds: int = 60
     job_max_attempts: int = 8
 
     max_request_bytes: int = 2_000_000

@@ -44,16 +44,16 @@ def for_transition(
     action: Action,
     reason: str | None,
     details: dict[str, Any] | None,
-) -> Notification | None:
+) -> None:
     """Queues the declarant's notification for the transition just applied (if it is one they hear of)."""
     if action == Action.AMEND:
         kind, code, template = "amended", "07 DMSRES", "Declaration {lrn}: amendment accepted (version {version})."
     elif action == Action.PROVIDE_DOCUMENTS:
-        return None
+        return
     else:
         entry = MESSAGES.get(Status(declaration.status))
         if entry is None:
-            return None
+            return
         kind, code, template = entry
     docs = "; ".join(f"{d['code']} {d['description']}" for d in (details or {}).get("documents", []))
     message = template.format(

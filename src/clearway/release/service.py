@@ -65,7 +65,7 @@ def assess(*, session: Session, declaration_id: str) -> Status | None:
     """Assigns the channel; a green declaration goes on to release. A no-op if the declaration moved on."""
     decl = _locked(session, declaration_id)
     if decl is None or decl.status != Status.ACCEPTED:
-        return None
+        return None  # amended, cancelled or already assessed meanwhile
     decision = decide_channel(session, decl)
     status = declarations.apply(
         session,
@@ -77,7 +77,8 @@ def assess(*, session: Session, declaration_id: str) -> Status | None:
         channel=decision.channel,
     )
     if status == Status.ASSESSED:
-        enqueue(session, RELEASE_JOB, {"declaration_id": decl.id})
+        # Green: release in the same transaction when the duties are settled (otherwise it waits for payment).
+        return _release_if_settled(session, decl)
     return status
 
 
@@ -91,6 +92,10 @@ def auto_release(*, session: Session, declaration_id: str) -> Status | None:
     decl = _locked(session, declaration_id)
     if decl is None or decl.status not in (Status.ASSESSED, Status.AWAITING_PAYMENT):
         return None
+    return _release_if_settled(session, decl)
+
+
+def _release_if_settled(session: Session, decl: Declaration) -> Status | None:
     if not duties_settled(session, decl):
         if decl.status == Status.ASSESSED:
             return declarations.apply(

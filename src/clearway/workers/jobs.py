@@ -1,10 +1,10 @@
 """Background jobs through one interface, whatever runs them.
 
 `enqueue` adds a job row to the caller's session, so the job commits or rolls back with the state change that needs
-it: a crash can never lose one. A runner claims due jobs (a lease), runs each handler in its own transaction and marks
-the job done in that same transaction, so a job's effect and its completion commit together; a job whose runner died
-is claimed again when its lease expires. Runners: `inline` (right after commit, in the committing thread: tests),
-`thread` (an embedded worker thread: `clearway serve`), `external` (`clearway worker` processes; Celery later).
+it: a crash can never lose one. A runner takes due jobs, runs each handler and marks the job done in the same
+transaction, so a job's effect and its completion commit together; a runner that died left nothing committed, so
+its jobs are simply due again. Runners: `inline` (right after commit, in the committing thread: tests), `thread`
+(an embedded worker thread: `clearway serve`), `external` (`clearway worker` processes; Celery later).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from clearway.db import Database, utcnow
@@ -39,96 +39,89 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
-def enqueue(session: Session, kind: str, payload: dict[str, Any], *, delay: timedelta | None = None) -> Job:
-    """Adds a job to the caller's transaction."""
+def enqueue(session: Session, kind: str, payload: dict[str, Any], *, delay: timedelta | None = None) -> int:
+    """Adds a job to the caller's transaction; returns its id."""
     now = utcnow()
-    job = Job(
-        kind=kind, payload=payload, status="pending", attempts=0, run_after=now + (delay or timedelta()), created_at=now
-    )
-    session.add(job)
+    row = {
+        "kind": kind,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "run_after": now + (delay or timedelta()),
+        "created_at": now,
+    }
+    job_id = session.execute(insert(Job.__table__).returning(Job.__table__.c.id), row).scalar_one()
     session.info[ENQUEUED_FLAG] = True
-    return job
+    return job_id
 
 
 class JobRunner:
-    """Claims and runs due jobs against one database."""
+    """Runs due jobs against one database, a batch per transaction.
 
-    def __init__(self, db: Database, *, lease_seconds: int = 60, max_attempts: int = 8, batch: int = 50) -> None:
+    The batch's rows are locked (FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers share the queue; SQLite
+    has one writer at a time anyway). Each job runs in a savepoint: its effect and its `done` mark commit together;
+    a failing job is rolled back alone and rescheduled with back-off. If the worker dies mid-batch nothing of the
+    batch is committed and the jobs are simply due again.
+    """
+
+    def __init__(self, db: Database, *, max_attempts: int = 8, batch: int = 20) -> None:
         self.db = db
-        self.lease = timedelta(seconds=lease_seconds)
         self.max_attempts = max_attempts
         self.batch = batch
 
-    def claim(self) -> list[int]:
-        """Leases up to `batch` due jobs (pending, or running with an expired lease) and returns their ids."""
+    def run_due(self) -> tuple[int, bool]:
+        """Runs one batch of due jobs; returns how many were taken and whether they enqueued more."""
         now = utcnow()
         with self.db.session() as session:
-            query = (
-                select(Job.id)
-                .where(
-                    or_(
-                        (Job.status == "pending") & (Job.run_after <= now),
-                        (Job.status == "running") & (Job.locked_until < now),
-                    )
-                )
+            due = session.execute(
+                select(Job.id, Job.kind, Job.payload, Job.attempts)
+                .where(Job.status == "pending", Job.run_after <= now)
                 .order_by(Job.id)
                 .limit(self.batch)
                 .with_for_update(skip_locked=True)
-            )
-            ids = list(session.scalars(query))
-            if ids:
+            ).all()
+            if not due:
+                session.commit()
+                return 0, False
+            done: list[int] = []
+            for job_id, kind, payload, attempts in due:
+                try:
+                    func = HANDLERS.get(kind)
+                    if func is None:
+                        raise LookupError(f"no handler for job kind {kind!r}")
+                    with session.begin_nested():
+                        func(session, payload)
+                    done.append(job_id)
+                except Exception as exc:
+                    log.warning("job %s (%s) failed: %s", job_id, kind, exc)
+                    self._reschedule(session, job_id, attempts + 1, exc)
+            if done:
                 session.execute(
                     update(Job)
-                    .where(Job.id.in_(ids))
-                    .values(status="running", locked_until=now + self.lease, attempts=Job.attempts + 1)
+                    .where(Job.id.in_(done))
+                    .values(status="done", attempts=Job.attempts + 1, finished_at=utcnow())
                 )
-                session.commit()
-            return ids
-
-    def run(self, job_id: int) -> None:
-        """Runs one claimed job; its effect and its `done` mark commit together."""
-        with self.db.session() as session:
-            job = session.get(Job, job_id)
-            if job is None or job.status != "running":
-                return
-            func = HANDLERS.get(job.kind)
-            try:
-                if func is None:
-                    raise LookupError(f"no handler for job kind {job.kind!r}")
-                func(session, job.payload)
-                job.status = "done"
-                job.finished_at = utcnow()
-                job.locked_until = None
-                session.commit()
-                return
-            except Exception as exc:
-                session.rollback()
-                log.warning("job %s (%s) failed: %s", job_id, job.kind, exc)
-                error = "".join(traceback.format_exception_only(exc)).strip()
-        with self.db.session() as session:
-            job = session.get(Job, job_id)
-            if job is None:
-                return
-            job.last_error = error
-            if job.attempts >= self.max_attempts:
-                job.status = "failed"
-                job.finished_at = utcnow()
-            else:
-                job.status = "pending"
-                job.run_after = utcnow() + timedelta(seconds=min(300, 2**job.attempts))
-            job.locked_until = None
+            more = bool(session.info.get(ENQUEUED_FLAG))
             session.commit()
+            return len(due), more
 
-    def drain(self, *, max_rounds: int = 1000) -> int:
+    def _reschedule(self, session: Session, job_id: int, attempts: int, exc: Exception) -> None:
+        error = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+        values: dict[str, Any] = {"attempts": attempts, "last_error": error}
+        if attempts >= self.max_attempts:
+            values.update(status="failed", finished_at=utcnow())
+        else:
+            values["run_after"] = utcnow() + timedelta(seconds=min(300, 2**attempts))
+        session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+    def drain(self, *, max_batches: int = 1000) -> int:
         """Runs due jobs until none is left (jobs may enqueue more); returns how many ran."""
         ran = 0
-        for _ in range(max_rounds):
-            ids = self.claim()
-            if not ids:
+        for _ in range(max_batches):
+            taken, more = self.run_due()
+            ran += taken
+            if taken < self.batch and not more:
                 break
-            for job_id in ids:
-                self.run(job_id)
-                ran += 1
         return ran
 
 
@@ -210,9 +203,9 @@ class ExternalDispatcher:
 Dispatcher = InlineDispatcher | ThreadDispatcher | ExternalDispatcher
 
 
-def make_dispatcher(db: Database, mode: str, *, lease_seconds: int = 60, max_attempts: int = 8) -> Dispatcher:
+def make_dispatcher(db: Database, mode: str, *, max_attempts: int = 8) -> Dispatcher:
     """Builds the dispatcher for `mode` and hooks it to the database's commits."""
-    runner = JobRunner(db, lease_seconds=lease_seconds, max_attempts=max_attempts)
+    runner = JobRunner(db, max_attempts=max_attempts)
     dispatcher: Dispatcher
     if mode == "inline":
         dispatcher = InlineDispatcher(runner)

@@ -1,0 +1,151 @@
+"""Intake benchmark: declarations lodged over HTTP per second, and latency, on SQLite and PostgreSQL.
+
+Starts its own server (`clearway serve` on a free port, embedded job worker) on a fresh database per backend,
+lodges declarations of 3 goods items each from concurrent clients, and prints the figures. The last line is one
+JSON object: {"sqlite": {...}, "postgresql": {...}}.
+
+    .venv/bin/python bench/intake.py [--count 3000] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from clearway.demo import sample_declaration  # noqa: E402
+
+POSTGRES_URL = os.environ.get("CLEARWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+CLEARWAY = str(Path(sys.executable).parent / "clearway")
+EORI = "GB123456789000"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(env: dict[str, str], *args: str) -> None:
+    subprocess.run([CLEARWAY, *args], env=env, check=True, capture_output=True)
+
+
+async def lodge_all(base: str, token: str, count: int, concurrency: int, prefix: str) -> tuple[float, list[float], int]:
+    payloads = [sample_declaration(f"{prefix}-{n}", declarant_eori=EORI, items=3, seed=n) for n in range(count)]
+    latencies: list[float] = []
+    failures = 0
+    queue: asyncio.Queue[dict] = asyncio.Queue()
+    for payload in payloads:
+        queue.put_nowait(payload)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits,
+                                 timeout=60) as client:
+
+        async def worker() -> None:
+            nonlocal failures
+            while not queue.empty():
+                payload = queue.get_nowait()
+                started = time.perf_counter()
+                response = await client.post("/api/v1/declarations", json=payload)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 201:
+                    failures += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return elapsed, latencies, failures
+
+
+def bench_backend(name: str, database_url: str, workdir: Path, count: int, concurrency: int) -> dict[str, float]:
+    env = {**os.environ, "CLEARWAY_DATABASE_URL": database_url, "CLEARWAY_VAR_DIR": str(workdir),
+           "CLEARWAY_ENVIRONMENT": "development", "CLEARWAY_JOBS_MODE": "thread"}
+    run(env, "db", "upgrade")
+    run(env, "users", "create", "--username", "bench", "--password", "bench-password", "--role", "declarant",
+        "--eori", EORI)
+    port = free_port()
+    server = subprocess.Popen([CLEARWAY, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        token = httpx.post(f"{base}/api/v1/auth/token",
+                           data={"username": "bench", "password": "bench-password"}).json()["access_token"]
+        asyncio.run(lodge_all(base, token, min(200, count), concurrency, "WARM"))  # warm-up
+        elapsed, latencies, failures = asyncio.run(lodge_all(base, token, count, concurrency, "RUN"))
+        # Let the embedded worker finish assessment and release, and report how long the chain lagged.
+        drain_started = time.perf_counter()
+        while httpx.get(f"{base}/health").json()["jobs"]["waiting"]:
+            time.sleep(0.2)
+        drain = time.perf_counter() - drain_started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    latencies.sort()
+    result = {
+        "declarations_per_s": round(count / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 1),
+        "failures": failures,
+        "release_backlog_drain_s": round(drain, 1),
+    }
+    print(f"{name}: {count} declarations (3 goods items each) from {concurrency} concurrent clients in "
+          f"{elapsed:.1f} s: {result['declarations_per_s']}/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
+          f"{failures} failures; background release caught up {drain:.1f} s after the last lodging", flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    results: dict[str, dict[str, float] | None] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        results["sqlite"] = bench_backend("sqlite", f"sqlite:///{workdir / 'bench.db'}", workdir, args.count,
+                                          args.concurrency)
+        base = make_url(POSTGRES_URL)
+        name = f"clearway_bench_{uuid.uuid4().hex[:8]}"
+        admin = dict(host=base.host, port=base.port or 5432, user=base.username, dbname=base.database, autocommit=True)
+        try:
+            with psycopg.connect(**admin) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        except psycopg.Error as exc:
+            print(f"postgresql: not reachable ({exc}); skipped", flush=True)
+            results["postgresql"] = None
+        else:
+            try:
+                pg_dir = workdir / "pg"
+                pg_dir.mkdir()
+                url = base.set(database=name).render_as_string(hide_password=False)
+                results["postgresql"] = bench_backend("postgresql", url, pg_dir, args.count, args.concurrency)
+            finally:
+                with psycopg.connect(**admin) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
