@@ -202,7 +202,7 @@ class Calculator:
             self._assess_item(item, position, value, on, money, duty_exempt, vat_exempt)
             for position, (item, value) in enumerate(zip(declaration.goods_items, values, strict=True), start=1)
         )
-        totals = {tax_type: self._zero for tax_type in TAX_TYPES}
+        totals: dict[str, Decimal] = {tax_type: self._zero for tax_type in TAX_TYPES}
         for item in items:
             for line in item.tax_lines:
                 totals[line.tax_type] += line.amount
