@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from clearway.auth.models import ApiKey, AuditEntry, User, UserEori
@@ -124,14 +124,13 @@ def audit(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Appends one entry to the audit log, in the caller's transaction."""
-    session.add(
-        AuditEntry(
-            at=utcnow(),
-            actor=actor,
-            role=role,
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            details=details,
-        )
-    )
+    row = {
+        "at": utcnow(),
+        "actor": actor,
+        "role": role,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "details": details,
+    }
+    session.execute(insert(AuditEntry.__table__), [row])
