@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from clearway.config import Settings
-from clearway.db import Base, Database
+from clearway.db import Base
 from clearway.errors import ClearwayError
-from clearway.tariff import models, service
+from clearway.tariff import service
 from clearway.tariff.exchange import read_rates_csv
 from clearway.tariff.sources import read_clearway
 
@@ -26,13 +26,9 @@ RATES_CSV = "currency,valid_from,rate_per_unit\nEUR,2026-01-01,1.10\nEUR,2026-07
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'tariff.db'}")
-    tables = [m.__table__ for m in (models.TariffVersion, models.TariffLine, models.TariffMeasure,
-                                    models.ExchangeRate)]
-    Base.metadata.create_all(database.engine, tables=tables)
-    yield database
-    database.dispose()
+def db(database):
+    """The shared migrated database (tests/conftest.py): SQLite, and PostgreSQL when reachable."""
+    return database
 
 
 @pytest.fixture
@@ -211,22 +207,17 @@ def test_cli_rejects_malformed_tariff(cli_env, tmp_path):
     assert result.exit_code == 2 and "unknown unit" in result.output and "Traceback" not in result.output
 
 
-def test_migration_creates_the_tariff_tables_as_the_models_declare(tmp_path):
+def test_migration_creates_the_tariff_tables_as_the_models_declare(db):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-    from sqlalchemy import create_engine, inspect
+    from sqlalchemy import inspect
 
-    from clearway.schema import upgrade
+    from clearway.schema import import_all_models
 
-    url = f"sqlite:///{tmp_path / 'migrated.db'}"
-    upgrade(url, "0002_tariff")
-    engine = create_engine(url)
-    try:
-        names = set(inspect(engine).get_table_names())
-        assert {"tariff_versions", "tariff_lines", "tariff_measures", "exchange_rates"} <= names
-        with engine.connect() as conn:
-            diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        mine = [d for d in diffs if any(t in repr(d) for t in ("tariff_", "exchange_rates"))]
-        assert mine == []
-    finally:
-        engine.dispose()
+    import_all_models()
+    names = set(inspect(db.engine).get_table_names())
+    assert {"tariff_versions", "tariff_lines", "tariff_measures", "exchange_rates"} <= names
+    with db.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    mine = [d for d in diffs if any(t in repr(d) for t in ("tariff_", "exchange_rates"))]
+    assert mine == []

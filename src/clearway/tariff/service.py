@@ -88,7 +88,9 @@ def versions(*, db_session: Session) -> list[TariffVersion]:
 
 
 def _index_key(db_session: Session) -> object:
-    return db_session.execute(select(func.max(TariffVersion.id), func.count(TariffVersion.id))).one()
+    # id, count and time of the newest load: a truncated and reloaded database never looks unchanged.
+    return tuple(db_session.execute(select(
+        func.max(TariffVersion.id), func.count(TariffVersion.id), func.max(TariffVersion.loaded_at))).one())
 
 
 def tariff_index(*, db_session: Session) -> TariffIndex:
