@@ -40,10 +40,16 @@ def main(path: Path = DATA) -> dict:
     novel_figures = targeting_figures(
         result.scores[novel], y[novel], c[novel], test_frame["item_price"].to_numpy()[novel]
     )
+    batch_seconds = []
+    for _ in range(3):  # best of three: the machine is shared
+        started = time.perf_counter()
+        result.model.score_frame(test_frame)
+        batch_seconds.append(time.perf_counter() - started)
+    figures["score_rows_per_second"] = round(len(test_frame) / min(batch_seconds))
     # single declarations: the no-pandas path, with explanations, as the live system scores them
     records = frame_to_records(test_frame.iloc[:300])
     timings = []
-    for record in records:
+    for record in records * 3:
         started = time.perf_counter()
         result.model.score([record])
         timings.append((time.perf_counter() - started) * 1000)

@@ -13,10 +13,13 @@ turned into `DeclarationRecord`s, one per goods item. Features are of three kind
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -244,7 +247,13 @@ def records_to_frame(records: Sequence[DeclarationRecord]) -> pd.DataFrame:
 
 
 def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Coerce a frame holding the record fields to the canonical dtypes."""
+    """Coerce a frame holding the record fields to the canonical dtypes (a no-op on a frame it made)."""
+    if (
+        frame.attrs.get("clearway_records")
+        and list(frame.columns) == list(RECORD_FIELDS)
+        and frame.index.equals(pd.RangeIndex(len(frame)))
+    ):
+        return frame
     out = pd.DataFrame(index=frame.index)
     for name in TEXT_FIELDS:
         col = frame[name] if name in frame else pd.Series("", index=frame.index)
@@ -253,7 +262,9 @@ def normalise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for name in NUMERIC_FIELDS:
         col = frame[name] if name in frame else pd.Series(0.0, index=frame.index)
         out[name] = pd.to_numeric(col, errors="coerce").fillna(0.0).astype(float)
-    return out[list(RECORD_FIELDS)].reset_index(drop=True)
+    out = out[list(RECORD_FIELDS)].reset_index(drop=True)
+    out.attrs["clearway_records"] = True
+    return out
 
 
 def frame_to_records(frame: pd.DataFrame) -> list[DeclarationRecord]:
@@ -269,14 +280,38 @@ def frame_to_records(frame: pd.DataFrame) -> list[DeclarationRecord]:
 # Keys
 
 
-def price_key(price: float) -> str:
-    """Canonical text of a customs value (cents) for exact-match keys."""
-    return str(round(price * 100))
+_MASK = (1 << 64) - 1
+_MIX = 0x100000001B3  # FNV prime: combines part hashes into one key hash
+_NUMERIC_PARTS = {"price_key": 100.0, "mass_key": 1000.0}  # exact match at cents / grams
 
 
-def mass_key(mass: float) -> str:
-    """Canonical text of a net mass (grams) for exact-match keys."""
-    return str(round(mass * 1000))
+def _text_hash(text: str) -> int:
+    """Stable 64-bit hash of a text (the same in every process, unlike hash())."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _int_hash(value: int) -> int:
+    """splitmix64 of an integer; `_int_hash_array` is its vectorised twin."""
+    z = (value + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+def _int_hash_array(values: np.ndarray) -> np.ndarray:
+    z = values.astype(np.int64).view(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _text_hash_array(values: pd.Series) -> np.ndarray:
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object))
+    hashed = np.fromiter((_text_hash(str(u)) for u in uniques), dtype=np.uint64, count=len(uniques))
+    return hashed[codes] if len(uniques) else np.zeros(len(values), dtype=np.uint64)
+
+
+_EMPTY_HASH = _text_hash("")
 
 
 def _record_parts(record: DeclarationRecord) -> dict[str, str]:
@@ -293,8 +328,6 @@ def _record_parts(record: DeclarationRecord) -> dict[str, str]:
         "country_of_dispatch": record.country_of_dispatch,
         "office": record.office,
         "preference_type": record.preference_type,
-        "price_key": price_key(record.item_price),
-        "mass_key": mass_key(record.net_mass_kg),
     }
 
 
@@ -312,29 +345,45 @@ def _frame_parts(frame: pd.DataFrame) -> dict[str, pd.Series]:
         "country_of_dispatch": frame["country_of_dispatch"],
         "office": frame["office"],
         "preference_type": frame["preference_type"],
-        "price_key": (frame["item_price"] * 100).round().astype("int64").astype(str),
-        "mass_key": (frame["net_mass_kg"] * 1000).round().astype("int64").astype(str),
     }
 
 
-def _record_key(name: str, parts: Mapping[str, str]) -> str | None:
-    values = [parts[p] for p in HISTORY_KEYS[name]]
-    if name in OPTIONAL_KEYS and any(v == "" for v in values):
+def _record_hashes(record: DeclarationRecord) -> dict[str, int]:
+    hashes = {name: _text_hash(value) for name, value in _record_parts(record).items()}
+    hashes["price_key"] = _int_hash(round(record.item_price * _NUMERIC_PARTS["price_key"]))
+    hashes["mass_key"] = _int_hash(round(record.net_mass_kg * _NUMERIC_PARTS["mass_key"]))
+    return hashes
+
+
+def _frame_hashes(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    hashes = {name: _text_hash_array(col) for name, col in _frame_parts(frame).items()}
+    hashes["price_key"] = _int_hash_array((frame["item_price"].to_numpy(float) * 100).round())
+    hashes["mass_key"] = _int_hash_array((frame["net_mass_kg"].to_numpy(float) * 1000).round())
+    return hashes
+
+
+def _record_key(name: str, hashes: Mapping[str, int]) -> int | None:
+    """The 64-bit key of one history group of a record (None: an identifier is missing)."""
+    values = [hashes[p] for p in HISTORY_KEYS[name]]
+    if name in OPTIONAL_KEYS and any(v == _EMPTY_HASH for v in values):
         return None
-    return "|".join(values)
-
-
-def _frame_keys(name: str, parts: Mapping[str, pd.Series]) -> pd.Series:
-    cols = [parts[p] for p in HISTORY_KEYS[name]]
-    key = cols[0].astype(str)
-    for col in cols[1:]:
-        key = key + "|" + col.astype(str)
-    if name in OPTIONAL_KEYS:
-        empty = np.zeros(len(key), dtype=bool)
-        for col in cols:
-            empty |= (col == "").to_numpy()
-        key = key.where(~empty, None)
+    key = values[0]
+    for value in values[1:]:
+        key = ((key * _MIX) & _MASK) ^ value
     return key
+
+
+def _frame_keys(name: str, hashes: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Keys of one history group for every row, and a mask of rows that have one."""
+    cols = [hashes[p] for p in HISTORY_KEYS[name]]
+    key = cols[0].copy()
+    for col in cols[1:]:
+        key = (key * np.uint64(_MIX)) ^ col
+    valid = np.ones(len(key), dtype=bool)
+    if name in OPTIONAL_KEYS:
+        for col in cols:
+            valid &= col != np.uint64(_EMPTY_HASH)
+    return key, valid
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -345,20 +394,19 @@ def _smoothed(n: np.ndarray, hits: np.ndarray, prior: float) -> np.ndarray:
     return (hits + PRIOR_WEIGHT * prior) / (n + PRIOR_WEIGHT)
 
 
-@dataclass
 class HistoryTable:
-    """Past inspection outcomes of one key: key -> (declarations, frauds, critical frauds)."""
+    """Past inspection outcomes of one key: 64-bit key -> (declarations, frauds, critical frauds)."""
 
-    keys: list[str]
-    n: np.ndarray
-    fraud: np.ndarray
-    critical: np.ndarray
-
-    def __post_init__(self) -> None:
-        self._index = {k: i for i, k in enumerate(self.keys)}
+    def __init__(self, keys: np.ndarray, n: np.ndarray, fraud: np.ndarray, critical: np.ndarray) -> None:
+        self.keys = np.asarray(keys, dtype=np.uint64)
+        self.n = np.asarray(n, dtype=float)
+        self.fraud = np.asarray(fraud, dtype=float)
+        self.critical = np.asarray(critical, dtype=float)
+        # both indexes are built up front so that no scoring call pays for them
+        self._index: dict[int, int] = dict(zip(self.keys.tolist(), range(len(self.keys)), strict=True))
         self._pd_index = pd.Index(self.keys)
 
-    def lookup(self, key: str | None) -> tuple[float, float, float]:
+    def lookup(self, key: int | None) -> tuple[float, float, float]:
         if key is None:
             return 0.0, 0.0, 0.0
         i = self._index.get(key)
@@ -366,30 +414,13 @@ class HistoryTable:
             return 0.0, 0.0, 0.0
         return float(self.n[i]), float(self.fraud[i]), float(self.critical[i])
 
-    def lookup_many(self, keys: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        pos = self._pd_index.get_indexer(keys.fillna("\x00"))
-        found = pos >= 0
+    def lookup_many(self, keys: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pos = self._pd_index.get_indexer(keys)
+        found = (pos >= 0) & valid
         n = np.where(found, self.n[pos], 0.0)
         f = np.where(found, self.fraud[pos], 0.0)
         c = np.where(found, self.critical[pos], 0.0)
         return n, f, c
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "keys": self.keys,
-            "n": self.n.tolist(),
-            "fraud": self.fraud.tolist(),
-            "critical": self.critical.tolist(),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> HistoryTable:
-        return cls(
-            list(data["keys"]),
-            np.asarray(data["n"], dtype=float),
-            np.asarray(data["fraud"], dtype=float),
-            np.asarray(data["critical"], dtype=float),
-        )
 
 
 class FeatureBuilder:
@@ -419,12 +450,13 @@ class FeatureBuilder:
             self.median_ppk[level] = {str(k): float(v) for k, v in med[size >= 3].items()}
         self.base_rate = float(np.mean(fraud)) if len(fraud) else 0.2
         self.base_critical = float(np.mean(critical)) if len(critical) else 0.01
+        hashes = _frame_hashes(frame)
         data = pd.DataFrame({"f": fraud.astype(float), "c": critical.astype(float)})
         for name in HISTORY_KEYS:
-            keys = _frame_keys(name, parts)
-            grouped = data.groupby(keys.to_numpy(), dropna=True).agg(n=("f", "size"), f=("f", "sum"), c=("c", "sum"))
+            keys, valid = _frame_keys(name, hashes)
+            grouped = data[valid].groupby(keys[valid]).agg(n=("f", "size"), f=("f", "sum"), c=("c", "sum"))
             self.tables[name] = HistoryTable(
-                [str(k) for k in grouped.index],
+                grouped.index.to_numpy(np.uint64),
                 grouped["n"].to_numpy(float),
                 grouped["f"].to_numpy(float),
                 grouped["c"].to_numpy(float),
@@ -437,9 +469,7 @@ class FeatureBuilder:
         out: dict[str, np.ndarray] = {}
         for name in CATEGORICAL_FIELDS:
             vocab = self.vocab.get(name, {})
-            codes = np.array(frame[name].map(vocab).fillna(-1).to_numpy(float))
-            codes[codes < 0] = np.nan
-            out[name] = codes
+            out[name] = _map_values(frame[name], vocab)
         price = frame["item_price"].to_numpy(float)
         mass = frame["net_mass_kg"].to_numpy(float)
         ppk = _price_per_kg(price, mass)
@@ -448,7 +478,7 @@ class FeatureBuilder:
         out["log_price"] = np.log1p(np.maximum(price, 0))
         out["log_price_per_kg"] = np.log(ppk)
         for level in ("hs6", "hs4", "hs2"):
-            med = parts[level].map(self.median_ppk[level]).to_numpy(float)
+            med = _map_values(parts[level], self.median_ppk[level])
             out[f"price_per_kg_vs_{level}"] = np.log(ppk) - np.log(med)
         hs2 = pd.to_numeric(parts["hs2"], errors="coerce").to_numpy(float)
         out["hs2_num"] = hs2
@@ -466,8 +496,9 @@ class FeatureBuilder:
         """Feature matrix for scoring: history from the whole training data."""
         parts = _frame_parts(frame)
         out = self.own_features(frame, parts)
+        hashes = _frame_hashes(frame)
         for name, table in self.tables.items():
-            n, f, c = table.lookup_many(_frame_keys(name, parts))
+            n, f, c = table.lookup_many(*_frame_keys(name, hashes))
             self._history_columns(name, n, f, c, out)
         return np.column_stack([out[name] for name in FEATURE_NAMES]) if len(frame) else _empty()
 
@@ -475,10 +506,11 @@ class FeatureBuilder:
         """Feature matrix for training: each row's history only from declarations of strictly earlier days."""
         parts = _frame_parts(frame)
         out = self.own_features(frame, parts)
+        hashes = _frame_hashes(frame)
         day = frame["date"].to_numpy("datetime64[D]").astype("int64")
         for name in HISTORY_KEYS:
-            keys = _frame_keys(name, parts)
-            n, f, c = _past_counts(keys, day, fraud, critical)
+            keys, valid = _frame_keys(name, hashes)
+            n, f, c = _past_counts(keys, valid, day, fraud, critical)
             self._history_columns(name, n, f, c, out)
         return np.column_stack([out[name] for name in FEATURE_NAMES])
 
@@ -506,8 +538,9 @@ class FeatureBuilder:
             float(record.courier_id != ""),
             float(record.country_of_origin == record.country_of_dispatch),
         ]
+        hashes = _record_hashes(record)
         for name, table in self.tables.items():
-            n, f, c = table.lookup(_record_key(name, parts))
+            n, f, c = table.lookup(_record_key(name, hashes))
             values.append(math.log1p(n))
             if n > 0:
                 values.append((f + PRIOR_WEIGHT * self.base_rate) / (n + PRIOR_WEIGHT))
@@ -518,32 +551,56 @@ class FeatureBuilder:
 
     def history_of(self, record: DeclarationRecord, name: str) -> tuple[float, float, float]:
         """(declarations, frauds, critical frauds) in the training history for one key of a record."""
-        return self.tables[name].lookup(_record_key(name, _record_parts(record)))
+        return self.tables[name].lookup(_record_key(name, _record_hashes(record)))
 
     def hs_median_ppk(self, hs_code: str) -> float | None:
         return self.median_ppk["hs6"].get(hs_code)
 
     # -- persistence --------------------------------------------------------------------------------------------------
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def save(self, folder: Path) -> None:
+        """Write features.json (vocabularies, medians, base rates) and history.npz (the history tables)."""
+        meta = {
             "vocab": self.vocab,
             "median_ppk": self.median_ppk,
             "global_median_ppk": self.global_median_ppk,
             "base_rate": self.base_rate,
             "base_critical": self.base_critical,
-            "tables": {name: table.to_json() for name, table in self.tables.items()},
+            "tables": list(self.tables),
         }
+        (folder / "features.json").write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+        arrays: dict[str, np.ndarray] = {}
+        for name, table in self.tables.items():
+            arrays[f"{name}.keys"] = table.keys
+            arrays[f"{name}.n"] = table.n.astype(np.int32)
+            arrays[f"{name}.fraud"] = table.fraud.astype(np.int32)
+            arrays[f"{name}.critical"] = table.critical.astype(np.int32)
+        with (folder / "history.npz").open("wb") as handle:
+            np.savez_compressed(handle, **arrays)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> FeatureBuilder:
+    def load(cls, folder: Path) -> FeatureBuilder:
+        data = json.loads((folder / "features.json").read_text(encoding="utf-8"))
         builder = cls()
         builder.vocab = {k: dict(v) for k, v in data["vocab"].items()}
         builder.median_ppk = {k: dict(v) for k, v in data["median_ppk"].items()}
         builder.global_median_ppk = float(data["global_median_ppk"])
         builder.base_rate = float(data["base_rate"])
         builder.base_critical = float(data["base_critical"])
-        builder.tables = {name: HistoryTable.from_json(t) for name, t in data["tables"].items()}
+        with np.load(folder / "history.npz", allow_pickle=False) as arrays:
+            builder.tables = {
+                name: HistoryTable(
+                    arrays[f"{name}.keys"], arrays[f"{name}.n"], arrays[f"{name}.fraud"], arrays[f"{name}.critical"]
+                )
+                for name in data["tables"]
+            }
         return builder
+
+
+def _map_values(column: pd.Series, mapping: Mapping[str, float]) -> np.ndarray:
+    """column.map(mapping) as floats (NaN when absent), looking each distinct value up once."""
+    codes, uniques = pd.factorize(column.to_numpy(dtype=object))
+    values = np.array([mapping.get(u, math.nan) for u in uniques], dtype=float)
+    return values[codes] if len(uniques) else np.full(len(column), math.nan)
 
 
 def _empty() -> np.ndarray:
@@ -556,23 +613,19 @@ def _price_per_kg(price: np.ndarray, mass: np.ndarray) -> np.ndarray:
 
 
 def _past_counts(
-    keys: pd.Series, day: np.ndarray, fraud: np.ndarray, critical: np.ndarray
+    keys: np.ndarray, valid: np.ndarray, day: np.ndarray, fraud: np.ndarray, critical: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each row, counts over rows with the same key and a strictly earlier day."""
-    data = pd.DataFrame({"k": keys.to_numpy(), "d": day, "f": fraud.astype(float), "c": critical.astype(float)})
-    valid = data["k"].notna().to_numpy()
-    sub = data[valid]
+    sub = pd.DataFrame(
+        {"k": keys[valid], "d": day[valid], "f": fraud[valid].astype(float), "c": critical[valid].astype(float)}
+    )
     daily = sub.groupby(["k", "d"], sort=True).agg(n=("f", "size"), f=("f", "sum"), c=("c", "sum"))
     before = daily.groupby(level=0).cumsum() - daily
     joined = before.reindex(pd.MultiIndex.from_arrays([sub["k"], sub["d"]]))
-    n = np.zeros(len(data))
-    f = np.zeros(len(data))
-    c = np.zeros(len(data))
+    n = np.zeros(len(keys))
+    f = np.zeros(len(keys))
+    c = np.zeros(len(keys))
     n[valid] = joined["n"].to_numpy(float)
     f[valid] = joined["f"].to_numpy(float)
     c[valid] = joined["c"].to_numpy(float)
     return n, f, c
-
-
-def iter_records(records: Iterable[DeclarationRecord]) -> list[DeclarationRecord]:
-    return list(records)

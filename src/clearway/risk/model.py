@@ -7,7 +7,6 @@ at inspection), the other critical fraud (a threat to public safety). The rankin
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import math
@@ -33,40 +32,49 @@ from clearway.risk.features import (
     records_to_frame,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CRITICAL_WEIGHT = 1.0
 # Value at risk = fraud probability × customs value × this factor: the whole customs value of a fraudulent item is
 # treated as exposed (undervaluation, misclassification or prohibited goods put its full value in question).
 VALUE_AT_RISK_FACTOR = Decimal("1")
 TOP_FACTORS = 3
+EXACT_SEEN = FEATURE_NAMES.index("cons_hs_price_mass_n")  # log count of identical consignments inspected before
 
 
 @dataclass(frozen=True)
 class TrainParams:
     """Every hyper-parameter of a risk model; saved in its metadata."""
 
-    learning_rate: float = 0.03
+    learning_rate: float = 0.1
     num_leaves: int = 15
     min_data_in_leaf: int = 50
     feature_fraction: float = 0.7
     bagging_fraction: float = 0.8
     bagging_freq: int = 1
     lambda_l2: float = 5.0
-    fraud_rounds: int = 400
-    critical_rounds: int = 250
+    fraud_rounds: int = 100
+    critical_rounds: int = 75
+    # The novel-consignment model scores items whose HS code + value + mass was never inspected before: it is
+    # trained on the items that were new when declared, without category codes, and kept small (it generalises).
+    novel_learning_rate: float = 0.03
+    novel_rounds: int = 100
+    novel_num_leaves: int = 15
+    novel_min_data_in_leaf: int = 100
+    novel_lambda_l2: float = 20.0
+    novel_warmup_days: int = 90  # items of the first days have almost no history: unlike those scored later
     seed: int = 7
     num_threads: int = 1  # one thread: deterministic, and fast on a shared 2-core machine
 
-    def lightgbm(self) -> dict[str, Any]:
+    def lightgbm(self, *, novel: bool = False) -> dict[str, Any]:
         return {
             "objective": "binary",
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_data_in_leaf,
+            "learning_rate": self.novel_learning_rate if novel else self.learning_rate,
+            "num_leaves": self.novel_num_leaves if novel else self.num_leaves,
+            "min_data_in_leaf": self.novel_min_data_in_leaf if novel else self.min_data_in_leaf,
             "feature_fraction": self.feature_fraction,
             "bagging_fraction": self.bagging_fraction,
             "bagging_freq": self.bagging_freq,
-            "lambda_l2": self.lambda_l2,
+            "lambda_l2": self.novel_lambda_l2 if novel else self.lambda_l2,
             "seed": self.seed,
             "deterministic": True,
             "force_col_wise": True,
@@ -82,7 +90,7 @@ class Score:
     declaration_id: str
     probability: float  # of fraud
     critical_probability: float
-    risk_score: float  # ranking score: probability + CRITICAL_WEIGHT × critical_probability
+    risk_score: float  # ranking score (see `risk_scores`)
     value_at_risk: Decimal
     factors: list[str] = field(default_factory=list)
 
@@ -143,6 +151,18 @@ def train(
         lgb.Dataset(x, y, feature_name=list(FEATURE_NAMES), categorical_feature=cats, free_raw_data=True),
         params.fraud_rounds,
     )
+    progress("training the novel-consignment model")
+    first_seen = x[:, EXACT_SEEN] == 0
+    warm = (frame["date"] >= frame["date"].min() + pd.Timedelta(days=params.novel_warmup_days)).to_numpy()
+    if (first_seen & warm).sum() >= 0.25 * first_seen.sum():
+        first_seen &= warm
+    if y[first_seen].min() == y[first_seen].max():
+        first_seen[:] = True
+    novel_booster = lgb.train(
+        params.lightgbm(novel=True),
+        lgb.Dataset(x[first_seen], y[first_seen], feature_name=list(FEATURE_NAMES), categorical_feature=[]),
+        params.novel_rounds,
+    )
     critical_booster = None
     if c.sum() >= 5:
         progress("training the critical-fraud model")
@@ -167,7 +187,15 @@ def train(
         "features": list(FEATURE_NAMES),
         "evaluation": {},
     }
-    return RiskModel(builder, fraud_booster, critical_booster, metadata)
+    return RiskModel(builder, fraud_booster, novel_booster, critical_booster, metadata)
+
+
+def risk_scores(x: np.ndarray, pf: np.ndarray, pc: np.ndarray) -> np.ndarray:
+    """Ranking score: fraud probability, plus the weighted critical probability for known consignments.
+
+    For a novel consignment the critical model has no precedent to go on and only adds noise to the ranking.
+    """
+    return pf + CRITICAL_WEIGHT * pc * (x[:, EXACT_SEEN] > 0)
 
 
 class RiskModel:
@@ -177,31 +205,40 @@ class RiskModel:
         self,
         builder: FeatureBuilder,
         fraud_booster: lgb.Booster,
+        novel_booster: lgb.Booster,
         critical_booster: lgb.Booster | None,
         metadata: dict[str, Any],
     ) -> None:
         self.builder = builder
         self.fraud_booster = fraud_booster
+        self.novel_booster = novel_booster
         self.critical_booster = critical_booster
         self.metadata = metadata
 
     # -- scoring ------------------------------------------------------------------------------------------------------
-    def _predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _predict(self, x: np.ndarray, *, critical_for_novel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(fraud, critical) probabilities; the critical one only for known consignments unless asked."""
         threads = self.metadata["params"].get("num_threads", 1)
-        pf = self.fraud_booster.predict(x, num_threads=threads)
-        pc = (
-            self.critical_booster.predict(x, num_threads=threads)
-            if self.critical_booster is not None
-            else np.zeros(len(x))
-        )
-        return np.asarray(pf, dtype=float), np.asarray(pc, dtype=float)
+        known = x[:, EXACT_SEEN] > 0
+        pf = np.zeros(len(x))
+        pc = np.zeros(len(x))
+        if known.any():
+            pf[known] = self.fraud_booster.predict(x[known], num_threads=threads)
+        if (~known).any():
+            pf[~known] = self.novel_booster.predict(x[~known], num_threads=threads)
+        if self.critical_booster is not None:
+            rows = np.ones(len(x), dtype=bool) if critical_for_novel else known
+            if rows.any():
+                pc[rows] = self.critical_booster.predict(x[rows], num_threads=threads)
+        return pf, pc
 
     def score_frame(self, frame: pd.DataFrame) -> np.ndarray:
         """Ranking scores of many records (batch path, no explanations); higher is riskier."""
         if len(frame) == 0:
             return np.zeros(0)
-        pf, pc = self._predict(self.builder.transform(normalise_frame(frame)))
-        return pf + CRITICAL_WEIGHT * pc
+        x = self.builder.transform(normalise_frame(frame))
+        pf, pc = self._predict(x, critical_for_novel=False)  # the ranking does not use it for novel ones
+        return risk_scores(x, pf, pc)
 
     def probabilities_frame(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         if len(frame) == 0:
@@ -218,9 +255,15 @@ class RiskModel:
         else:
             x = self.builder.transform(records_to_frame(records))
         pf, pc = self._predict(x)
+        ranking = risk_scores(x, pf, pc)
         contributions = None
         if explain:
-            contributions = self.fraud_booster.predict(x, pred_contrib=True, num_threads=1)
+            known = x[:, EXACT_SEEN] > 0
+            contributions = np.zeros((len(x), len(FEATURE_NAMES) + 1))
+            if known.any():
+                contributions[known] = self.fraud_booster.predict(x[known], pred_contrib=True, num_threads=1)
+            if (~known).any():
+                contributions[~known] = self.novel_booster.predict(x[~known], pred_contrib=True, num_threads=1)
         scores = []
         for i, record in enumerate(records):
             factors = (
@@ -237,7 +280,7 @@ class RiskModel:
                     declaration_id=record.declaration_id,
                     probability=float(pf[i]),
                     critical_probability=float(pc[i]),
-                    risk_score=float(pf[i] + CRITICAL_WEIGHT * pc[i]),
+                    risk_score=float(ranking[i]),
                     value_at_risk=var,
                     factors=factors,
                 )
@@ -263,10 +306,10 @@ class RiskModel:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         (path / "fraud_model.txt").write_text(self.fraud_booster.model_to_string(), encoding="utf-8")
+        (path / "novel_model.txt").write_text(self.novel_booster.model_to_string(), encoding="utf-8")
         if self.critical_booster is not None:
             (path / "critical_model.txt").write_text(self.critical_booster.model_to_string(), encoding="utf-8")
-        payload = json.dumps(self.builder.to_json(), separators=(",", ":")).encode("utf-8")
-        (path / "history.json.gz").write_bytes(gzip.compress(payload, compresslevel=9, mtime=0))
+        self.builder.save(path)
         (path / "metadata.json").write_text(json.dumps(self.metadata, indent=2, sort_keys=True), encoding="utf-8")
         return path
 
@@ -283,10 +326,11 @@ class RiskModel:
                 f"model at {path} has format {metadata.get('format_version')}, expected {FORMAT_VERSION}",
                 errors=[field_error("model", "unsupported format")],
             )
-        builder = FeatureBuilder.from_json(json.loads(gzip.decompress((path / "history.json.gz").read_bytes())))
+        builder = FeatureBuilder.load(path)
         fraud_booster = lgb.Booster(model_str=(path / "fraud_model.txt").read_text(encoding="utf-8"))
+        novel_booster = lgb.Booster(model_str=(path / "novel_model.txt").read_text(encoding="utf-8"))
         critical_path = path / "critical_model.txt"
         critical_booster = (
             lgb.Booster(model_str=critical_path.read_text(encoding="utf-8")) if critical_path.is_file() else None
         )
-        return cls(builder, fraud_booster, critical_booster, metadata)
+        return cls(builder, fraud_booster, novel_booster, critical_booster, metadata)
