@@ -153,6 +153,8 @@ def test_api_missing_rate_and_bad_body(client):
                              "supplementary_quantity": "1", "supplementary_unit": "l"}]}
     response = client.post("/api/v1/tariff/calculate", json=body)
     assert response.status_code == 422 and "GBP" in response.json()["detail"]
+    bad = {**body, "currency": "XYZ", "goods_items": [{**body["goods_items"][0], "origin_country": "ZZ"}]}
+    assert client.post("/api/v1/tariff/calculate", json=bad).status_code == 422
 
 
 def test_api_show_code_on_date(client):

@@ -6,7 +6,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+import pycountry
+from babel.numbers import is_currency
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from clearway.tariff.calculation import Assessment, DeclarationInput, GoodsItemInput
 from clearway.tariff.index import format_code
@@ -24,6 +26,14 @@ class GoodsItemRequest(BaseModel):
     preference_claimed: bool = False
     preference_programme: str | None = Field(default=None, max_length=20, examples=["KR"])
 
+    @field_validator("origin_country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        code = value.upper()
+        if code != "XK" and pycountry.countries.get(alpha_2=code) is None:  # XK: Kosovo, used by customs
+            raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code")
+        return code
+
 
 class CalculateRequest(BaseModel):
     """A would-be declaration: what decides its customs value and taxes."""
@@ -37,6 +47,14 @@ class CalculateRequest(BaseModel):
     insurance: Decimal = Field(default=Decimal(0), ge=0, description="Insurance of that transport, invoice currency")
     invoice_amount: Decimal | None = Field(default=None, ge=0)
     goods_items: list[GoodsItemRequest] = Field(min_length=1, max_length=999)
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        code = value.upper()
+        if not is_currency(code):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+        return code
 
     def to_input(self) -> DeclarationInput:
         return DeclarationInput(
