@@ -29,7 +29,7 @@ _SEGMENT = re.compile(r"\s*(?P<rate>[^()]*?)\s*\((?P<codes>[A-Z0-9+*,\s]+)\)")
 
 @dataclass(slots=True)
 class LineRecord:
-    """A nomenclature line: code (digits), its own description, indent and units of quantity."""
+    """A nomenclature line: code (digits), its full description (HTS: ancestors › own text), indent, units."""
 
     code: str
     description: str
@@ -126,10 +126,21 @@ def read_hts(
     report = LoadReport()
     lines: list[LineRecord] = []
     measures: list[MeasureRecord] = []
+    # The full description of a row is its own text after those of the nearest preceding rows of smaller indent.
+    ancestors: list[tuple[int, str]] = []
     for row in reader:
         report.rows_read += 1
         if progress and report.rows_read % 500 == 0:
             progress(report.rows_read)
+        own = re.sub(r"\s+", " ", row.get("description") or "").strip()
+        try:
+            indent = int(row.get("indent") or 0)
+        except ValueError:
+            indent = 0
+        while ancestors and ancestors[-1][0] >= indent:
+            ancestors.pop()
+        full = " › ".join([text for _, text in ancestors] + [own])
+        ancestors.append((indent, own))
         number = (row.get("hts_number") or "").strip()
         if not number:
             continue
@@ -137,8 +148,7 @@ def read_hts(
             code = normalise_code(number)
         except InvalidInput:
             continue
-        lines.append(LineRecord(code, (row.get("description") or "").strip(), int(row.get("indent") or 0),
-                                _hts_units(row.get("unit_of_quantity") or "")))
+        lines.append(LineRecord(code, full, indent, _hts_units(row.get("unit_of_quantity") or "")))
 
         def add(measure_type: str, text: str, programme: str | None = None,
                 countries: frozenset[str] = frozenset(), *, code: str = code) -> None:
