@@ -40,6 +40,13 @@ def test_report_counts_and_parsed_share(hts):
     assert "See additional U.S. note 1" in report.unparsed
 
 
+def test_full_descriptions_follow_the_indent(hts):
+    lines = {line.code: line for line in hts.lines}
+    assert lines["0101210010"].description == (
+        "Live horses, asses, mules and hinnies: › Horses: › Purebred breeding animals › Males")
+    assert lines["0201105010"].units == "kg"
+
+
 def test_split_special():
     assert split_special("Free (A,AU,BH, CL) 3.2% (JP)") == [("Free", ("A", "AU", "BH", "CL")), ("3.2%", ("JP",))]
     assert split_special("77.2¢/liter (S+)") == [("77.2¢/liter", ("S+",))]
