@@ -1,8 +1,12 @@
 """The machine-learned risk model: training, scoring, value at risk and explanations.
 
-Two LightGBM classifiers share one feature set (see `features.py`): one predicts fraud (any duty-reducing fraud found
-at inspection), the other critical fraud (a threat to public safety). The ranking score the red channel uses is
-`fraud probability + CRITICAL_WEIGHT × critical probability`, so that critical cases come first among likely frauds.
+Three LightGBM classifiers share one feature set (see `features.py`):
+* the fraud model predicts fraud (any duty-reducing fraud found at inspection) for items whose consignment (HS code,
+  customs value, net mass) was inspected before: it leans on that "known consignment" memory;
+* the novel-consignment model predicts fraud for items never seen before: small, regularised, trained on items that
+  were new when declared, it relies on the parties' and goods' fraud history and on the price per kg;
+* the critical model predicts critical fraud (a threat to public safety).
+The ranking score the red channel uses (`risk_scores`) puts critical cases first among likely frauds.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ CRITICAL_WEIGHT = 1.0
 # treated as exposed (undervaluation, misclassification or prohibited goods put its full value in question).
 VALUE_AT_RISK_FACTOR = Decimal("1")
 TOP_FACTORS = 3
+VALUE_TILT = 0.05
+LOG_VALUE = FEATURE_NAMES.index("log_price")
 EXACT_SEEN = FEATURE_NAMES.index("cons_hs_price_mass_n")  # log count of identical consignments inspected before
 
 
@@ -183,6 +189,7 @@ def train(
         "date_to": str(dates.max().date()),
         "params": asdict(params),
         "critical_weight": CRITICAL_WEIGHT,
+        "value_tilt": VALUE_TILT,
         "value_at_risk_factor": str(VALUE_AT_RISK_FACTOR),
         "features": list(FEATURE_NAMES),
         "evaluation": {},
@@ -191,11 +198,14 @@ def train(
 
 
 def risk_scores(x: np.ndarray, pf: np.ndarray, pc: np.ndarray) -> np.ndarray:
-    """Ranking score: fraud probability, plus the weighted critical probability for known consignments.
+    """Ranking score: fraud probability, plus the weighted critical probability for known consignments, tilted
+    slightly toward higher customs values (among equally likely frauds the costlier one comes first).
 
     For a novel consignment the critical model has no precedent to go on and only adds noise to the ranking.
+    The value tilt is (1 + VALUE_TILT × ln(1 + value) / 20): a few per cent between a cheap and a costly item.
     """
-    return pf + CRITICAL_WEIGHT * pc * (x[:, EXACT_SEEN] > 0)
+    risk = pf + CRITICAL_WEIGHT * pc * (x[:, EXACT_SEEN] > 0)
+    return risk * (1.0 + VALUE_TILT * np.nan_to_num(x[:, LOG_VALUE]) / 20.0)
 
 
 class RiskModel:
