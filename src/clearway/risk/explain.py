@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from clearway.risk.features import FEATURE_NAMES, HISTORY_KEYS, DeclarationRecord
+from clearway.risk.features import CONSIGNMENT_KEYS, FEATURE_NAMES, HISTORY_KEYS, DeclarationRecord
 
 if TYPE_CHECKING:
     from clearway.risk.features import FeatureBuilder
@@ -45,8 +45,11 @@ def _group(feature: str) -> str:
     if feature in _GROUP_OF:
         return _GROUP_OF[feature]
     for suffix in ("_n", "_rate", "_crit"):
-        if feature.endswith(suffix) and feature[: -len(suffix)] in HISTORY_KEYS:
-            return feature[: -len(suffix)]
+        key = feature[: -len(suffix)]
+        if feature.endswith(suffix) and key in CONSIGNMENT_KEYS:
+            return "consignment"  # one sentence for the whole "known consignment" memory
+        if feature.endswith(suffix) and key in HISTORY_KEYS:
+            return key
     return feature
 
 
@@ -59,6 +62,10 @@ def _amount(value: float) -> str:
 
 def _kg(value: float) -> str:
     return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
+def _times(count: float) -> str:
+    return "once" if int(count) == 1 else f"{int(count)} times"
 
 
 def _history_subject(key: str, r: DeclarationRecord) -> str:
@@ -83,20 +90,26 @@ def _history_subject(key: str, r: DeclarationRecord) -> str:
     return subjects[key]
 
 
+# From the most specific precedent to the coarsest.
 _CONSIGNMENT_WORDS = {
     "cons_hs_price_mass": "identical consignment (HS {hs}, value {value}, {mass} kg)",
     "cons_hs_price": "consignments with the same HS code {hs} and value {value}",
     "cons_price_mass": "consignments with the same value {value} and net mass {mass} kg",
-    "cons_hs_mass": "consignments with the same HS code {hs} and net mass {mass} kg",
-    "cons_price": "consignments with the same value {value}",
     "cons_hs_mass_origin": "consignments of HS {hs}, {mass} kg from {origin}",
+    "cons_hs_mass": "consignments with the same HS code {hs} and net mass {mass} kg",
     "cons_importer_price": "this importer's declarations with the same value {value}",
+    "cons_price": "consignments with the same value {value}",
 }
 
 
 def describe_group(group: str, record: DeclarationRecord, builder: FeatureBuilder) -> str:
     """One sentence, with numbers, about one group of features of a record."""
     r = record
+    if group == "consignment":
+        for key in _CONSIGNMENT_WORDS:  # the most specific precedent that exists
+            if builder.history_of(r, key)[0] > 0:
+                return describe_group(key, r, builder)
+        return "no consignment with the same HS code and value or mass in the inspection history"
     if group in _CONSIGNMENT_WORDS:
         n, f, _ = builder.history_of(r, group)
         what = _CONSIGNMENT_WORDS[group].format(
@@ -104,7 +117,7 @@ def describe_group(group: str, record: DeclarationRecord, builder: FeatureBuilde
         )
         if n == 0:
             return f"no {what} in the inspection history"
-        return f"{what} inspected {int(n)} times before, fraud found {int(f)} times ({f / n:.0%})"
+        return f"{what} inspected {_times(n)} before, fraud found {_times(f)} ({f / n:.0%})"
     if group in HISTORY_KEYS:
         n, f, _ = builder.history_of(r, group)
         subject = _history_subject(group, r)
@@ -156,14 +169,16 @@ def explain_contributions(
     builder: FeatureBuilder,
     *,
     top: int = 3,
+    low_risk: bool = False,
 ) -> list[str]:
-    """The top factors raising the risk of a record (or, if none raises it, those lowering it most)."""
+    """The top factors raising the risk of a record; for a low-risk record, those lowering it most."""
     totals: dict[str, float] = {}
     for group, value in zip(FEATURE_GROUPS, contributions[: len(FEATURE_NAMES)], strict=True):
         totals[group] = totals.get(group, 0.0) + float(value)
-    ranked = sorted(totals.items(), key=lambda kv: kv[1], reverse=True)
-    raising = [(g, v) for g, v in ranked if v > 0.01][:top]
-    if raising:
+    raising = [(g, v) for g, v in sorted(totals.items(), key=lambda kv: kv[1], reverse=True) if v > 0.01][:top]
+    if raising and not low_risk:
         return [describe_group(g, record, builder) for g, _ in raising]
-    lowering = sorted(totals.items(), key=lambda kv: kv[1])[:top]
+    lowering = [(g, v) for g, v in sorted(totals.items(), key=lambda kv: kv[1]) if v < 0][:top]
+    if not lowering:
+        return [describe_group(g, record, builder) for g, _ in raising] or ["no factor stands out"]
     return [f"{describe_group(g, record, builder)} (lowers the risk)" for g, _ in lowering]

@@ -277,7 +277,14 @@ class RiskModel:
         scores = []
         for i, record in enumerate(records):
             factors = (
-                explain_contributions(record, x[i], contributions[i], self.builder, top=TOP_FACTORS)
+                explain_contributions(
+                    record,
+                    x[i],
+                    contributions[i],
+                    self.builder,
+                    top=TOP_FACTORS,
+                    low_risk=bool(pf[i] < self.builder.base_rate / 2),
+                )
                 if contributions is not None
                 else []
             )
