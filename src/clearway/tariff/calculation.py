@@ -159,6 +159,9 @@ class Calculator:
     def __init__(self, *, tariff: TariffIndex, rates: RateTable, policy: CalculationPolicy) -> None:
         if policy.valuation_basis not in ("CIF", "FOB"):
             raise _invalid("valuation_basis", "expected CIF or FOB")
+        for name in ("vat_rate", "de_minimis_duty", "de_minimis_vat"):
+            if getattr(policy, name) < 0:
+                raise _invalid(name, "must not be negative")
         self.tariff = tariff
         self.rates = rates
         self.policy = policy
