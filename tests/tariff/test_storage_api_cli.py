@@ -200,6 +200,13 @@ def test_cli_load_show_and_rates(cli_env, tmp_path, monkeypatch):
     assert result.exit_code == 2 and "--on" in result.output
 
 
+def test_cli_show_without_tariff_says_what_to_do(cli_env):
+    from clearway.tariff.cli import app
+
+    result = CliRunner().invoke(app, ["show", "0101.21"])
+    assert result.exit_code == 2 and "No tariff is loaded" in result.output
+
+
 def test_cli_rejects_malformed_tariff(cli_env, tmp_path):
     from clearway.tariff.cli import app
 

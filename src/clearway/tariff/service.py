@@ -26,6 +26,7 @@ from clearway.tariff.models import ExchangeRate, TariffLine, TariffMeasure, Tari
 from clearway.tariff.sources import TariffData
 
 BATCH = 2000
+NO_TARIFF = "No tariff is loaded; run `clearway tariff load` (the shipped US HTS) or `clearway tariff load PATH`"
 _lock = threading.Lock()
 _indexes: dict[str, tuple[object, TariffIndex]] = {}
 _rate_tables: dict[str, tuple[object, RateTable]] = {}
@@ -121,7 +122,10 @@ def tariff_index(*, db_session: Session) -> TariffIndex:
 def show_line(*, db_session: Session, code: str, on: date) -> dict[str, Any]:
     """The measures in force for `code` on `on`, with the line's description (for `show` and the API)."""
     digits = normalise_code(code)
-    resolved: ResolvedLine = tariff_index(db_session=db_session).resolve(digits, on)
+    index = tariff_index(db_session=db_session)
+    if not len(index):
+        raise NotFound(NO_TARIFF, errors=[field_error("tariff", "no measures loaded")])
+    resolved: ResolvedLine = index.resolve(digits, on)
     line = db_session.scalars(
         select(TariffLine).where(TariffLine.code == digits).order_by(TariffLine.version_id.desc()).limit(1)
     ).first()
@@ -213,8 +217,7 @@ def calculator(*, db_session: Session, settings: Settings) -> Calculator:
     policy = policy_from_settings(settings)
     index = tariff_index(db_session=db_session)
     if not len(index):
-        raise NotFound("No tariff is loaded; run `clearway tariff load`",
-                       errors=[field_error("tariff", "no measures loaded")])
+        raise NotFound(NO_TARIFF, errors=[field_error("tariff", "no measures loaded")])
     return Calculator(tariff=index, rates=rate_table(db_session=db_session, national_currency=policy.national_currency),
                       policy=policy)
 
