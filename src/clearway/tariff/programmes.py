@@ -1,7 +1,7 @@
 """US special tariff programmes (the codes in the HTS "Special" column) and the countries they cover.
 
 Pure data. Sources: HTS General Notes 3(c)(i) (programme symbols) and the notes of each agreement, as known to the
-authors at the time of writing; docs/tariff.md lists the caveats. A programme whose statutory authority has lapsed
+authors at the time of writing, not checked against the current notes; docs/tariff.md lists the caveats. A programme whose statutory authority has lapsed
 has `in_force_until` set and is never granted after that date, even though the schedule still prints its symbol.
 Programmes without a country list (B, C, K, L: product or end-use agreements) can never be granted by origin alone.
 """
