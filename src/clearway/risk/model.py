@@ -62,12 +62,12 @@ class TrainParams:
     critical_rounds: int = 75
     # The novel-consignment model scores items whose HS code + value + mass was never inspected before: it is
     # trained on the items that were new when declared, without category codes, and kept small (it generalises).
-    novel_learning_rate: float = 0.03
-    novel_rounds: int = 100
+    novel_learning_rate: float = 0.015
+    novel_rounds: int = 150
     novel_num_leaves: int = 15
     novel_min_data_in_leaf: int = 100
     novel_lambda_l2: float = 20.0
-    novel_warmup_days: int = 90  # items of the first days have almost no history: unlike those scored later
+    novel_warmup_days: int = 0  # leave out items of the first days (hardly any history); 0: keep all
     seed: int = 7
     num_threads: int = 1  # one thread: deterministic, and fast on a shared 2-core machine
 
