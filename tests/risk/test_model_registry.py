@@ -125,3 +125,30 @@ def test_the_shipped_demo_model_loads_and_scores():
         {"id": "1", "goods_items": [{"hs_code": "847130", "net_mass_kg": 1, "item_price": 10}]}
     )
     assert shipped.score(records)[0].factors
+
+
+def test_factors_name_the_numbers_an_officer_checks(data, model):
+    from datetime import date
+
+    from clearway.risk.explain import describe_group
+    from clearway.risk.features import DeclarationRecord
+
+    builder = model.builder
+    hs, median = next(iter(builder.median_ppk["hs6"].items()))
+    frame = data[0]
+    importer = frame["importer_id"].value_counts().index[0]
+    record = DeclarationRecord(
+        declaration_id="T",
+        date=date(2021, 1, 1),
+        hs_code=hs,
+        importer_id=importer,
+        net_mass_kg=10.0,
+        item_price=median * 10.0 / 7.0,
+    )
+    assert describe_group("price_per_kg", record, builder) == f"price per kg 7.0× below the median for HS {hs}"
+    n, f, _ = builder.history_of(record, "importer")
+    assert describe_group("importer", record, builder) == (
+        f"importer's past fraud rate {f / n:.0%} ({int(f)} of {int(n)} inspected)"
+    )
+    stranger = DeclarationRecord(declaration_id="U", date=date(2021, 1, 1), hs_code=hs, importer_id="NEVER-SEEN")
+    assert "no past inspections" in describe_group("importer", stranger, builder)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,7 +148,3 @@ def figures_in_words(figures: dict[str, Any]) -> list[str]:
     if figures.get("value_recall_at", {}).get("10") is not None:
         lines.append(f"Share of fraudulent customs value in the top 10%: {pct(figures['value_recall_at']['10'])}.")
     return lines
-
-
-def mean_or_none(values: Sequence[float]) -> float | None:
-    return float(np.mean(values)) if len(values) else None

@@ -18,7 +18,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +163,7 @@ def _date(value: Any, field: str) -> date:
     if isinstance(value, date):
         return value
     if value is None or value == "":
-        return datetime.now().date()
+        return datetime.now(UTC).date()
     try:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00")).date()
     except ValueError as exc:
