@@ -152,3 +152,14 @@ def test_factors_name_the_numbers_an_officer_checks(data, model):
     )
     stranger = DeclarationRecord(declaration_id="U", date=date(2021, 1, 1), hs_code=hs, importer_id="NEVER-SEEN")
     assert "no past inspections" in describe_group("importer", stranger, builder)
+
+
+def test_single_and_batch_scoring_agree(data, model):
+    _, _, _, test = data
+    records = frame_to_records(test.iloc[:12])
+    batch = model.score(records)  # more than 8 records: the batch path
+    singles = [model.score([r])[0] for r in records]  # the no-pandas path
+    np.testing.assert_allclose([s.probability for s in singles], [s.probability for s in batch], rtol=1e-12)
+    assert [s.factors for s in singles] == [s.factors for s in batch]
+    ranking = model.score_frame(test.iloc[:12].reset_index(drop=True))
+    np.testing.assert_allclose([s.risk_score for s in batch], ranking, rtol=1e-12)
