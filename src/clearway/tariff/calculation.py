@@ -36,9 +36,17 @@ TAX_TYPES: tuple[TaxType, ...] = ("duty", "excise", "vat")
 INCOTERMS = ("EXW", "FCA", "FAS", "FOB", "CFR", "CPT", "CIF", "CIP", "DAP", "DPU", "DDP")
 # What the invoice price already includes, up to the border of importation: (freight, insurance).
 _PRICE_INCLUDES: dict[str, tuple[bool, bool]] = {
-    "EXW": (False, False), "FCA": (False, False), "FAS": (False, False), "FOB": (False, False),
-    "CFR": (True, False), "CPT": (True, False),
-    "CIF": (True, True), "CIP": (True, True), "DAP": (True, True), "DPU": (True, True), "DDP": (True, True),
+    "EXW": (False, False),
+    "FCA": (False, False),
+    "FAS": (False, False),
+    "FOB": (False, False),
+    "CFR": (True, False),
+    "CPT": (True, False),
+    "CIF": (True, True),
+    "CIP": (True, True),
+    "DAP": (True, True),
+    "DPU": (True, True),
+    "DDP": (True, True),
 }
 
 
@@ -186,8 +194,9 @@ class Calculator:
                 raise _invalid(f"goods_items[{position}].item_price", "must not be negative")
         price_sum = sum(prices, ZERO)
         if declaration.invoice_amount is not None and declaration.invoice_amount != price_sum:
-            raise _invalid("invoice_amount", f"{declaration.invoice_amount} is not the sum of the item prices "
-                                             f"({price_sum})")
+            raise _invalid(
+                "invoice_amount", f"{declaration.invoice_amount} is not the sum of the item prices ({price_sum})"
+            )
         adjustment = _adjustment(declaration, self.policy.valuation_basis)
         if price_sum + adjustment < 0:
             raise _invalid("freight", "freight and insurance exceed the invoice price")
@@ -272,11 +281,17 @@ class Calculator:
         supplementary_unit = None
         if unit_text:
             supplementary_unit = self._units.get(unit_text) or self._unit(
-                unit_text, f"goods_items[{sequence}].supplementary_unit")
+                unit_text, f"goods_items[{sequence}].supplementary_unit"
+            )
 
         def quantity(unit: Unit) -> Decimal:
-            return quantity_in(unit, net_mass_kg=item.net_mass_kg, quantity=item.supplementary_quantity,
-                               quantity_unit=supplementary_unit, field=f"goods_items[{sequence}]")
+            return quantity_in(
+                unit,
+                net_mass_kg=item.net_mass_kg,
+                quantity=item.supplementary_quantity,
+                quantity_unit=supplementary_unit,
+                field=f"goods_items[{sequence}]",
+            )
 
         if item.preference_claimed:
             measure, preference_note = self._duty_measure(line, item, origin, on, value, quantity, money, sequence)
@@ -289,7 +304,12 @@ class Calculator:
             lines = [self._tax_line("duty", value, measure, duty_amount, quantity, "de minimis: no duty")]
         else:
             duty_amount = self._evaluate(measure, value, quantity, money, sequence)
-            lines = [self._tax_line("duty", value, measure, duty_amount, quantity, None)]
+            if measure.expression is not None and not measure.expression._units:  # no quantity to report
+                record = measure.record
+                lines = [TaxLine("duty", value, record.duty_text, duty_amount, record.measure_id, measure.label,
+                                 None, None, None)]
+            else:
+                lines = [self._tax_line("duty", value, measure, duty_amount, quantity, None)]
         vat_base = value + duty_amount
         if line.excise:
             excise_total = ZERO
@@ -306,15 +326,36 @@ class Calculator:
             vat_amount = (vat_base * self._vat_fraction).quantize(self._quantum, rounding=ROUND_HALF_UP)
         else:
             vat_amount = vat_measure.expression.evaluate(value=vat_base).quantize(  # type: ignore[union-attr]
-                self._quantum, rounding=ROUND_HALF_UP)
+                self._quantum, rounding=ROUND_HALF_UP
+            )
         if vat_measure is None:
-            lines.append(TaxLine("vat", vat_base, self._vat_expression.text, vat_amount, None,
-                                 "national VAT rate (settings)", None, None,
-                                 "de minimis: no VAT" if vat_exempt else None))
+            lines.append(
+                TaxLine(
+                    "vat",
+                    vat_base,
+                    self._vat_expression.text,
+                    vat_amount,
+                    None,
+                    "national VAT rate (settings)",
+                    None,
+                    None,
+                    "de minimis: no VAT" if vat_exempt else None,
+                )
+            )
         else:
-            lines.append(TaxLine("vat", vat_base, vat_measure.record.duty_text, vat_amount,
-                                 vat_measure.record.measure_id, vat_measure.label, None, None,
-                                 "de minimis: no VAT" if vat_exempt else None))
+            lines.append(
+                TaxLine(
+                    "vat",
+                    vat_base,
+                    vat_measure.record.duty_text,
+                    vat_amount,
+                    vat_measure.record.measure_id,
+                    vat_measure.label,
+                    None,
+                    None,
+                    "de minimis: no VAT" if vat_exempt else None,
+                )
+            )
         return ItemAssessment(sequence, line.code, origin, value, tuple(lines), preference_note)
 
     def _evaluate(self, measure: CompiledMeasure, value: Decimal, quantity, money, sequence: int) -> Decimal:  # type: ignore[no-untyped-def]
@@ -382,8 +423,17 @@ class Calculator:
         self._plans[key] = plan
         return plan
 
-    def _duty_measure(self, line: ResolvedLine, item: GoodsItemInput, origin: str, on: date, value: Decimal,
-                      quantity, money, sequence: int) -> tuple[CompiledMeasure, str | None]:  # type: ignore[no-untyped-def]
+    def _duty_measure(
+        self,
+        line: ResolvedLine,
+        item: GoodsItemInput,
+        origin: str,
+        on: date,
+        value: Decimal,
+        quantity,
+        money,
+        sequence: int,
+    ) -> tuple[CompiledMeasure, str | None]:  # type: ignore[no-untyped-def]
         wanted = item.preference_programme.upper() if item.preference_programme else None
         plan = self._duty_plan(line, origin, on, wanted)
         if not plan.eligible:
@@ -396,11 +446,13 @@ class Calculator:
         assert best is not None
         if best[0] <= self._evaluate(plan.base, value, quantity, money, sequence):
             return best[1], f"granted: {best[2]}".strip()
-        return plan.base, (f"refused: the preferential rate ({best[2]}) is higher than the "
-                           f"{plan.base.record.measure_type} rate")
+        return plan.base, (
+            f"refused: the preferential rate ({best[2]}) is higher than the {plan.base.record.measure_type} rate"
+        )
 
-    def _tax_line(self, tax_type: TaxType, value: Decimal, measure: CompiledMeasure, amount: Decimal,
-                  quantity, note: str | None) -> TaxLine:  # type: ignore[no-untyped-def]
+    def _tax_line(
+        self, tax_type: TaxType, value: Decimal, measure: CompiledMeasure, amount: Decimal, quantity, note: str | None
+    ) -> TaxLine:  # type: ignore[no-untyped-def]
         expression: DutyExpression | None = measure.expression
         qty = unit_code = None
         if expression is not None and expression._units:
@@ -412,5 +464,6 @@ class Calculator:
                     raise
                 qty = None  # de minimis: the duty is not charged, so its quantity need not be declared
         record = measure.record
-        return TaxLine(tax_type, value, record.duty_text, amount, record.measure_id, measure.label, qty, unit_code,
-                       note)
+        return TaxLine(
+            tax_type, value, record.duty_text, amount, record.measure_id, measure.label, qty, unit_code, note
+        )

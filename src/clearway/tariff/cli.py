@@ -50,8 +50,14 @@ def _database():  # type: ignore[no-untyped-def]
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 @app.command("load")
@@ -85,16 +91,20 @@ def load(
                 total_rows = sum(1 for _ in path.open(encoding="utf-8-sig")) - 1
                 task = progress.add_task("Reading rows", total=max(total_rows, 1))
                 with path.open(encoding="utf-8-sig", newline="") as handle:
-                    data = read_hts(handle, valid_from=start,
-                                    progress=lambda n: progress.update(task, completed=n))
+                    data = read_hts(handle, valid_from=start, progress=lambda n: progress.update(task, completed=n))
             else:
                 data = read_clearway(path, valid_from=start)
             db = _database()
             with db.session() as session:
                 task = progress.add_task("Storing measures", total=max(len(data.measures), 1))
                 version = service.load_tariff(
-                    db_session=session, data=data, name=name or path.name, source_format=fmt, source=str(path),
-                    valid_from=start, progress=lambda n: progress.update(task, completed=n),
+                    db_session=session,
+                    data=data,
+                    name=name or path.name,
+                    source_format=fmt,
+                    source=str(path),
+                    valid_from=start,
+                    progress=lambda n: progress.update(task, completed=n),
                 )
                 session.commit()
             db.dispose()
@@ -149,9 +159,13 @@ def show(
     for m in shown["measures"]:
         countries = m["countries"]
         table.add_row(
-            str(m["measure_id"]), m["measure_type"], m["code"], m["duty_text"],
+            str(m["measure_id"]),
+            m["measure_type"],
+            m["code"],
+            m["duty_text"],
             (m["normalised"] or "[red]not parsed[/]") + ("" if m["computable"] else " [yellow](officer)[/]"),
-            m["programme"] or "", ", ".join(countries[:8]) + (f" +{len(countries) - 8}" if len(countries) > 8 else ""),
+            m["programme"] or "",
+            ", ".join(countries[:8]) + (f" +{len(countries) - 8}" if len(countries) > 8 else ""),
             f"{m['valid_from']} – {m['valid_to'] or ''}",
         )
     console.print(table)
@@ -174,8 +188,16 @@ def list_versions() -> None:
         table.add_column(column)
     for v in rows:
         share = f"{v.texts_parsed}/{v.texts_total}"
-        table.add_row(str(v.id), v.name, v.source_format, v.valid_from.isoformat(), v.loaded_at.isoformat(),
-                      f"{v.lines_loaded:,}", f"{v.measures_loaded:,}", share)
+        table.add_row(
+            str(v.id),
+            v.name,
+            v.source_format,
+            v.valid_from.isoformat(),
+            v.loaded_at.isoformat(),
+            f"{v.lines_loaded:,}",
+            f"{v.measures_loaded:,}",
+            share,
+        )
     console.print(table)
 
 
@@ -202,8 +224,10 @@ def rates_load(
     except ClearwayError as exc:
         raise _explain(exc) from None
     currencies = sorted({r.currency for r in records})
-    console.print(f"Read {len(records)} exchange rates for {len(currencies)} currencies ({', '.join(currencies)}): "
-                  f"{result.inserted} added, {result.updated} updated, {result.unchanged} unchanged.")
+    console.print(
+        f"Read {len(records)} exchange rates for {len(currencies)} currencies ({', '.join(currencies)}): "
+        f"{result.inserted} added, {result.updated} updated, {result.unchanged} unchanged."
+    )
 
 
 @rates_app.command("show")

@@ -230,8 +230,14 @@ def _finish(expression: DutyExpression) -> DutyExpression:
     object.__setattr__(expression, "_units", tuple(c.unit for c in parts if c.unit is not None))
     if expression.kind in ("free", "no_change"):
         object.__setattr__(expression, "simple_fraction", ZERO)
-    elif expression.kind == "rate" and computable and not specific and not expression.includes_base \
-            and expression.minimum is None and expression.maximum is None:
+    elif (
+        expression.kind == "rate"
+        and computable
+        and not specific
+        and not expression.includes_base
+        and expression.minimum is None
+        and expression.maximum is None
+    ):
         object.__setattr__(expression, "simple_fraction", ad_valorem / HUNDRED)
     return expression
 
@@ -267,12 +273,66 @@ _RE_BASE = re.compile(
 # Longest first, so that "pf. liter" wins over "pf" and "doz. pr." over "doz.".
 _UNIT_SPELLINGS = sorted(
     [
-        "pf. liters", "pf. liter", "pf.liters", "pf.liter", "proof liter", "liters", "liter", "litres", "litre",
-        "doz. prs.", "doz. pr.", "doz.", "doz", "dozen", "1,000 pins", "1,000", "1000", "thousand", "thou sand",
-        "hundred", "line/ gross", "line/gross", "gross", "clean kg", "100 kg", "100kg", "kg", "g", "t", "mg",
-        "head", "prs.", "pr.", "pair", "bbl", "barrel", "m2", "m²", "m3", "m³", "lin. m", "m", "cm2", "cm",
-        "article", "jewel", "pack", "no.", "item", "piece", "kwh", "1000 kwh", "mwh", "ml", "cl", "hl", "l", "gal",
-        "lb", "carat",
+        "pf. liters",
+        "pf. liter",
+        "pf.liters",
+        "pf.liter",
+        "proof liter",
+        "liters",
+        "liter",
+        "litres",
+        "litre",
+        "doz. prs.",
+        "doz. pr.",
+        "doz.",
+        "doz",
+        "dozen",
+        "1,000 pins",
+        "1,000",
+        "1000",
+        "thousand",
+        "thou sand",
+        "hundred",
+        "line/ gross",
+        "line/gross",
+        "gross",
+        "clean kg",
+        "100 kg",
+        "100kg",
+        "kg",
+        "g",
+        "t",
+        "mg",
+        "head",
+        "prs.",
+        "pr.",
+        "pair",
+        "bbl",
+        "barrel",
+        "m2",
+        "m²",
+        "m3",
+        "m³",
+        "lin. m",
+        "m",
+        "cm2",
+        "cm",
+        "article",
+        "jewel",
+        "pack",
+        "no.",
+        "item",
+        "piece",
+        "kwh",
+        "1000 kwh",
+        "mwh",
+        "ml",
+        "cl",
+        "hl",
+        "l",
+        "gal",
+        "lb",
+        "carat",
     ],
     key=len,
     reverse=True,
@@ -372,7 +432,7 @@ class _Parser:
             return pending
         end = _RE_QUALIFIER_END.search(self.text, self.pos)
         stop = end.start() if end else len(self.text)
-        qualifier = self.text[self.pos:stop].strip(" ,")
+        qualifier = self.text[self.pos : stop].strip(" ,")
         self.pos = stop
         if pending:
             qualifier = f"{pending} {qualifier}"
@@ -427,8 +487,12 @@ def parse_duty(text: str) -> DutyExpression:
             maximum = parser.component()
         else:
             raise parser.fail("unexpected text")
-    if minimum is not None and maximum is not None and minimum.kind == maximum.kind == "ad_valorem" \
-            and minimum.rate > maximum.rate:
+    if (
+        minimum is not None
+        and maximum is not None
+        and minimum.kind == maximum.kind == "ad_valorem"
+        and minimum.rate > maximum.rate
+    ):
         raise parser.fail("the minimum exceeds the maximum", 0)
     return _finish(
         DutyExpression(

@@ -37,8 +37,10 @@ class RateTable:
         by_currency: dict[str, list[tuple[date, Decimal]]] = {}
         for rec in records:
             if rec.rate <= 0:
-                raise InvalidInput(f"Exchange rate for {rec.currency} on {rec.valid_from} is not positive",
-                                   errors=[field_error("rate", "must be > 0")])
+                raise InvalidInput(
+                    f"Exchange rate for {rec.currency} on {rec.valid_from} is not positive",
+                    errors=[field_error("rate", "must be > 0")],
+                )
             by_currency.setdefault(rec.currency.upper(), []).append((rec.valid_from, rec.rate))
         self._dates: dict[str, list[date]] = {}
         self._rates: dict[str, list[Decimal]] = {}
@@ -80,8 +82,10 @@ def read_rates_csv(text: str, *, source: str = "") -> list[RateRecord]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [c for c in RATE_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise InvalidInput("Exchange-rate CSV is missing columns " + ", ".join(missing),
-                           errors=[field_error("path", f"expected columns {', '.join(RATE_COLUMNS)}[,source]")])
+        raise InvalidInput(
+            "Exchange-rate CSV is missing columns " + ", ".join(missing),
+            errors=[field_error("path", f"expected columns {', '.join(RATE_COLUMNS)}[,source]")],
+        )
     records: list[RateRecord] = []
     errors: list[dict[str, str]] = []
     seen: set[tuple[str, date]] = set()

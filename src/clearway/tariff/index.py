@@ -105,7 +105,7 @@ def normalise_code(code: str, *, field: str = "commodity_code") -> str:
 
 def format_code(digits: str) -> str:
     """Renders digits in the dotted HTS style: 0101.21.00.10."""
-    parts = [digits[:4]] + [digits[i:i + 2] for i in range(4, len(digits), 2)]
+    parts = [digits[:4]] + [digits[i : i + 2] for i in range(4, len(digits), 2)]
     return ".".join(parts)
 
 
@@ -126,11 +126,13 @@ class TariffIndex:
             programmes = tuple(p.strip() for p in (record.programme or "").split(",") if p.strip())
             ident = f"measure {record.measure_id}" if record.measure_id is not None else "measure"
             label = f"{ident} ({record.measure_type} on {format_code(record.code)}" + (
-                f", {record.programme})" if record.programme else ")")
+                f", {record.programme})" if record.programme else ")"
+            )
             registry = record.source == "hts" and any(p in PROGRAMMES for p in programmes)
             reach = countries_of(programmes) if registry else record.countries
             self._by_code.setdefault(record.code, []).append(
-                CompiledMeasure(record, expression, programmes, label, registry, reach))
+                CompiledMeasure(record, expression, programmes, label, registry, reach)
+            )
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_code.values())
@@ -140,7 +142,8 @@ class TariffIndex:
 
     def _in_force(self, code: str, on: date) -> list[CompiledMeasure]:
         found = [
-            m for m in self._by_code.get(code, ())
+            m
+            for m in self._by_code.get(code, ())
             if m.record.valid_from <= on and (m.record.valid_to is None or on <= m.record.valid_to)
         ]
         if not found:
@@ -169,8 +172,9 @@ class TariffIndex:
         third = by_type.get("third_country")
         if not third:
             longer = [c for c in self._by_code if c.startswith(digits) and len(c) > len(digits)][:5]
-            hint = (f"; declare a longer code, e.g. {', '.join(format_code(c) for c in sorted(longer))}"
-                    if longer else "")
+            hint = (
+                f"; declare a longer code, e.g. {', '.join(format_code(c) for c in sorted(longer))}" if longer else ""
+            )
             raise TariffLineNotFound(
                 f"No third-country duty is in force for commodity code {format_code(digits)} on {on.isoformat()}"
                 + hint,

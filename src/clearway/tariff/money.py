@@ -15,8 +15,10 @@ def quantum(currency: str) -> Decimal:
     """Returns the smallest amount of `currency` (0.01 for USD, 1 for JPY, 0.001 for BHD)."""
     code = currency.upper()
     if len(code) != 3 or not code.isalpha():
-        raise InvalidInput(f"Currency {currency!r} is not an ISO 4217 code",
-                           errors=[field_error("currency", "expected a 3-letter ISO 4217 code")])
+        raise InvalidInput(
+            f"Currency {currency!r} is not an ISO 4217 code",
+            errors=[field_error("currency", "expected a 3-letter ISO 4217 code")],
+        )
     return Decimal(1).scaleb(-get_currency_precision(code))
 
 

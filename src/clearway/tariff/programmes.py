@@ -1,8 +1,9 @@
 """US special tariff programmes (the codes in the HTS "Special" column) and the countries they cover.
 
 Pure data. Sources: HTS General Notes 3(c)(i) (programme symbols) and the notes of each agreement, as known to the
-authors at the time of writing, not checked against the current notes; docs/tariff.md lists the caveats. A programme whose statutory authority has lapsed
-has `in_force_until` set and is never granted after that date, even though the schedule still prints its symbol.
+authors at the time of writing, not checked against the current notes; docs/tariff.md lists the caveats.
+A programme whose statutory authority has lapsed has `in_force_until` set and is never granted after that date,
+even though the schedule still prints its symbol.
 Programmes without a country list (B, C, K, L: product or end-use agreements) can never be granted by origin alone.
 """
 
@@ -29,36 +30,186 @@ class Programme:
 CAFTA_DR = frozenset({"CR", "DO", "SV", "GT", "HN", "NI"})
 USMCA = frozenset({"CA", "MX"})
 # AGOA beneficiaries eligible for calendar year 2024 (32 countries, proclamation of October 2023).
-AGOA = frozenset({
-    "AO", "BJ", "BW", "CV", "TD", "KM", "CI", "DJ", "CD", "SZ", "GM", "GH", "GW", "KE", "LS", "LR", "MG", "MW",
-    "MR", "MU", "MZ", "NA", "NG", "CG", "RW", "ST", "SN", "SL", "ZA", "TZ", "TG", "ZM",
-})
+AGOA = frozenset(
+    {
+        "AO",
+        "BJ",
+        "BW",
+        "CV",
+        "TD",
+        "KM",
+        "CI",
+        "DJ",
+        "CD",
+        "SZ",
+        "GM",
+        "GH",
+        "GW",
+        "KE",
+        "LS",
+        "LR",
+        "MG",
+        "MW",
+        "MR",
+        "MU",
+        "MZ",
+        "NA",
+        "NG",
+        "CG",
+        "RW",
+        "ST",
+        "SN",
+        "SL",
+        "ZA",
+        "TZ",
+        "TG",
+        "ZM",
+    }
+)
 # CBERA beneficiaries (Caribbean Basin Economic Recovery Act) after the CAFTA-DR countries left the programme.
-CBERA = frozenset({
-    "AG", "AW", "BS", "BB", "BZ", "VG", "CW", "DM", "GD", "GY", "HT", "JM", "MS", "KN", "LC", "VC", "TT", "PA",
-})
+CBERA = frozenset(
+    {
+        "AG",
+        "AW",
+        "BS",
+        "BB",
+        "BZ",
+        "VG",
+        "CW",
+        "DM",
+        "GD",
+        "GY",
+        "HT",
+        "JM",
+        "MS",
+        "KN",
+        "LC",
+        "VC",
+        "TT",
+        "PA",
+    }
+)
 # CBTPA (symbol R): the CBERA countries designated for the textile/apparel benefits.
 CBTPA = frozenset({"BB", "BZ", "CW", "GY", "HT", "JM", "LC", "TT"})
 # GSP least-developed beneficiaries (A+) as last listed before the programme lapsed; not exhaustive.
-GSP_LDC = frozenset({
-    "AF", "BJ", "BT", "BF", "BI", "KH", "CF", "TD", "KM", "CD", "DJ", "ET", "GM", "GW", "HT", "KI", "LA", "LS",
-    "LR", "MG", "MW", "ML", "MR", "MZ", "NP", "NE", "RW", "WS", "ST", "SN", "SL", "SB", "SO", "SS", "TZ", "TL",
-    "TG", "TV", "UG", "VU", "YE", "ZM",
-})
+GSP_LDC = frozenset(
+    {
+        "AF",
+        "BJ",
+        "BT",
+        "BF",
+        "BI",
+        "KH",
+        "CF",
+        "TD",
+        "KM",
+        "CD",
+        "DJ",
+        "ET",
+        "GM",
+        "GW",
+        "HT",
+        "KI",
+        "LA",
+        "LS",
+        "LR",
+        "MG",
+        "MW",
+        "ML",
+        "MR",
+        "MZ",
+        "NP",
+        "NE",
+        "RW",
+        "WS",
+        "ST",
+        "SN",
+        "SL",
+        "SB",
+        "SO",
+        "SS",
+        "TZ",
+        "TL",
+        "TG",
+        "TV",
+        "UG",
+        "VU",
+        "YE",
+        "ZM",
+    }
+)
 # GSP beneficiaries (A, A*) other than the least developed: a documented subset of the main ones; not exhaustive.
-GSP_OTHERS = frozenset({
-    "AL", "DZ", "AO", "AM", "AZ", "BZ", "BO", "BA", "BW", "BR", "CM", "CV", "CG", "CI", "DM", "EC", "EG", "FJ",
-    "GA", "GE", "GH", "GD", "GY", "ID", "IQ", "JM", "JO", "KZ", "KE", "XK", "KG", "LB", "MK", "MU", "MD", "MN",
-    "ME", "NA", "NG", "PK", "PG", "PY", "PH", "RS", "LC", "VC", "ZA", "LK", "SR", "TN", "TO", "UA", "UZ", "ZW",
-})
+GSP_OTHERS = frozenset(
+    {
+        "AL",
+        "DZ",
+        "AO",
+        "AM",
+        "AZ",
+        "BZ",
+        "BO",
+        "BA",
+        "BW",
+        "BR",
+        "CM",
+        "CV",
+        "CG",
+        "CI",
+        "DM",
+        "EC",
+        "EG",
+        "FJ",
+        "GA",
+        "GE",
+        "GH",
+        "GD",
+        "GY",
+        "ID",
+        "IQ",
+        "JM",
+        "JO",
+        "KZ",
+        "KE",
+        "XK",
+        "KG",
+        "LB",
+        "MK",
+        "MU",
+        "MD",
+        "MN",
+        "ME",
+        "NA",
+        "NG",
+        "PK",
+        "PG",
+        "PY",
+        "PH",
+        "RS",
+        "LC",
+        "VC",
+        "ZA",
+        "LK",
+        "SR",
+        "TN",
+        "TO",
+        "UA",
+        "UZ",
+        "ZW",
+    }
+)
 GSP_LAPSED = date(2020, 12, 31)
 
 PROGRAMMES: dict[str, Programme] = {
     p.code: p
     for p in (
         Programme("A", "GSP", GSP_OTHERS | GSP_LDC, GSP_LAPSED, "authority lapsed 31 Dec 2020, not renewed"),
-        Programme("A*", "GSP (some beneficiaries excluded)", GSP_OTHERS | GSP_LDC, GSP_LAPSED,
-                  "authority lapsed 31 Dec 2020; the per-line exclusions (General Note 4(d)) are not modelled"),
+        Programme(
+            "A*",
+            "GSP (some beneficiaries excluded)",
+            GSP_OTHERS | GSP_LDC,
+            GSP_LAPSED,
+            "authority lapsed 31 Dec 2020; the per-line exclusions (General Note 4(d)) are not modelled",
+        ),
         Programme("A+", "GSP least-developed", GSP_LDC, GSP_LAPSED, "authority lapsed 31 Dec 2020"),
         Programme("AU", "US-Australia FTA", frozenset({"AU"})),
         Programme("BH", "US-Bahrain FTA", frozenset({"BH"})),
@@ -66,8 +217,13 @@ PROGRAMMES: dict[str, Programme] = {
         Programme("MX", "NAFTA (Mexico)", frozenset({"MX"}), date(2020, 6, 30), "replaced by USMCA on 1 Jul 2020"),
         Programme("CL", "US-Chile FTA", frozenset({"CL"})),
         Programme("CO", "US-Colombia TPA", frozenset({"CO"})),
-        Programme("D", "AGOA", AGOA, None,
-                  "2024 eligibility list; AGOA's authority ran to 30 Sep 2025: check its renewal before relying on D"),
+        Programme(
+            "D",
+            "AGOA",
+            AGOA,
+            None,
+            "2024 eligibility list; AGOA's authority ran to 30 Sep 2025: check its renewal before relying on D",
+        ),
         Programme("E", "CBERA", CBERA),
         Programme("E*", "CBERA (some beneficiaries excluded)", CBERA, None, "per-line exclusions not modelled"),
         Programme("IL", "US-Israel FTA", frozenset({"IL"})),
@@ -75,8 +231,9 @@ PROGRAMMES: dict[str, Programme] = {
         Programme("JP", "US-Japan Trade Agreement", frozenset({"JP"})),
         Programme("KR", "US-Korea FTA (KORUS)", frozenset({"KR"})),
         Programme("MA", "US-Morocco FTA", frozenset({"MA"})),
-        Programme("NP", "Nepal Preference Program", frozenset({"NP"}), date(2025, 12, 31),
-                  "authorised through 31 Dec 2025"),
+        Programme(
+            "NP", "Nepal Preference Program", frozenset({"NP"}), date(2025, 12, 31), "authorised through 31 Dec 2025"
+        ),
         Programme("OM", "US-Oman FTA", frozenset({"OM"})),
         Programme("P", "CAFTA-DR", CAFTA_DR),
         Programme("P+", "CAFTA-DR (quota-limited lines)", CAFTA_DR),

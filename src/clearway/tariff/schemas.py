@@ -66,10 +66,14 @@ class CalculateRequest(BaseModel):
             invoice_amount=self.invoice_amount,
             goods_items=tuple(
                 GoodsItemInput(
-                    commodity_code=item.commodity_code, origin_country=item.origin_country.upper(),
-                    item_price=item.item_price, net_mass_kg=item.net_mass_kg,
-                    supplementary_quantity=item.supplementary_quantity, supplementary_unit=item.supplementary_unit,
-                    preference_claimed=item.preference_claimed, preference_programme=item.preference_programme,
+                    commodity_code=item.commodity_code,
+                    origin_country=item.origin_country.upper(),
+                    item_price=item.item_price,
+                    net_mass_kg=item.net_mass_kg,
+                    supplementary_quantity=item.supplementary_quantity,
+                    supplementary_unit=item.supplementary_unit,
+                    preference_claimed=item.preference_claimed,
+                    preference_programme=item.preference_programme,
                     sequence=position,
                 )
                 for position, item in enumerate(self.goods_items, start=1)
@@ -105,10 +109,15 @@ def assessment_body(assessment: Assessment) -> dict[str, Any]:
                 "preference": item.preference,
                 "tax_lines": [
                     {
-                        "tax_type": line.tax_type, "base": money(line.base), "rate_text": line.rate_text,
-                        "amount": money(line.amount), "measure_id": line.measure_id, "source": line.source,
+                        "tax_type": line.tax_type,
+                        "base": money(line.base),
+                        "rate_text": line.rate_text,
+                        "amount": money(line.amount),
+                        "measure_id": line.measure_id,
+                        "source": line.source,
                         "quantity": plain(line.quantity),
-                        "quantity_unit": line.quantity_unit, "note": line.note,
+                        "quantity_unit": line.quantity_unit,
+                        "note": line.note,
                     }
                     for line in item.tax_lines
                 ],

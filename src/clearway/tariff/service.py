@@ -57,28 +57,48 @@ def load_tariff(
     """Stores a read tariff as a new version (older versions stay: the newest covering a date wins)."""
     report = data.report
     version = TariffVersion(
-        name=name, source_format=source_format, source=source, valid_from=valid_from, rows_read=report.rows_read,
-        lines_loaded=report.lines, measures_loaded=report.measures, texts_total=report.texts_total,
+        name=name,
+        source_format=source_format,
+        source=source,
+        valid_from=valid_from,
+        rows_read=report.rows_read,
+        lines_loaded=report.lines,
+        measures_loaded=report.measures,
+        texts_total=report.texts_total,
         texts_parsed=report.texts_parsed,
     )
     db_session.add(version)
     db_session.flush()
     line_rows = [
-        {"version_id": version.id, "code": line.code, "description": line.description, "indent": line.indent,
-         "units": line.units[:100]}
+        {
+            "version_id": version.id,
+            "code": line.code,
+            "description": line.description,
+            "indent": line.indent,
+            "units": line.units[:100],
+        }
         for line in data.lines
     ]
     for start in range(0, len(line_rows), BATCH):
-        db_session.execute(insert(TariffLine), line_rows[start:start + BATCH])
+        db_session.execute(insert(TariffLine), line_rows[start : start + BATCH])
     unparsed = set(report.unparsed)
     measure_rows = [
-        {"version_id": version.id, "code": m.code, "measure_type": m.measure_type, "duty_text": m.duty_text,
-         "parsed": m.duty_text not in unparsed, "programme": m.programme, "countries": ",".join(sorted(m.countries)),
-         "source": m.source, "valid_from": m.valid_from, "valid_to": m.valid_to}
+        {
+            "version_id": version.id,
+            "code": m.code,
+            "measure_type": m.measure_type,
+            "duty_text": m.duty_text,
+            "parsed": m.duty_text not in unparsed,
+            "programme": m.programme,
+            "countries": ",".join(sorted(m.countries)),
+            "source": m.source,
+            "valid_from": m.valid_from,
+            "valid_to": m.valid_to,
+        }
         for m in data.measures
     ]
     for start in range(0, len(measure_rows), BATCH):
-        db_session.execute(insert(TariffMeasure), measure_rows[start:start + BATCH])
+        db_session.execute(insert(TariffMeasure), measure_rows[start : start + BATCH])
         if progress:
             progress(min(start + BATCH, len(measure_rows)))
     return version
@@ -90,8 +110,11 @@ def versions(*, db_session: Session) -> list[TariffVersion]:
 
 def _index_key(db_session: Session) -> object:
     # id, count and time of the newest load: a truncated and reloaded database never looks unchanged.
-    return tuple(db_session.execute(select(
-        func.max(TariffVersion.id), func.count(TariffVersion.id), func.max(TariffVersion.loaded_at))).one())
+    return tuple(
+        db_session.execute(
+            select(func.max(TariffVersion.id), func.count(TariffVersion.id), func.max(TariffVersion.loaded_at))
+        ).one()
+    )
 
 
 def tariff_index(*, db_session: Session) -> TariffIndex:
@@ -102,16 +125,33 @@ def tariff_index(*, db_session: Session) -> TariffIndex:
     if cached is not None and cached[0] == key:
         return cached[1]
     with _lock:
-        rows = db_session.execute(select(
-            TariffMeasure.id, TariffMeasure.version_id, TariffMeasure.code, TariffMeasure.measure_type,
-            TariffMeasure.duty_text, TariffMeasure.programme, TariffMeasure.countries, TariffMeasure.source,
-            TariffMeasure.valid_from, TariffMeasure.valid_to,
-        ))
+        rows = db_session.execute(
+            select(
+                TariffMeasure.id,
+                TariffMeasure.version_id,
+                TariffMeasure.code,
+                TariffMeasure.measure_type,
+                TariffMeasure.duty_text,
+                TariffMeasure.programme,
+                TariffMeasure.countries,
+                TariffMeasure.source,
+                TariffMeasure.valid_from,
+                TariffMeasure.valid_to,
+            )
+        )
         records = [
-            MeasureRecord(code=r.code, measure_type=r.measure_type, duty_text=r.duty_text, valid_from=r.valid_from,
-                          valid_to=r.valid_to, programme=r.programme,
-                          countries=frozenset(c for c in (r.countries or "").split(",") if c),
-                          measure_id=r.id, version_id=r.version_id, source=r.source)
+            MeasureRecord(
+                code=r.code,
+                measure_type=r.measure_type,
+                duty_text=r.duty_text,
+                valid_from=r.valid_from,
+                valid_to=r.valid_to,
+                programme=r.programme,
+                countries=frozenset(c for c in (r.countries or "").split(",") if c),
+                measure_id=r.id,
+                version_id=r.version_id,
+                source=r.source,
+            )
             for r in rows
         ]
         index = TariffIndex(records, version_key=key)
@@ -131,29 +171,35 @@ def show_line(*, db_session: Session, code: str, on: date) -> dict[str, Any]:
     ).first()
     if line is None:
         for length in (8, 6, 4):
-            line = db_session.scalars(select(TariffLine).where(TariffLine.code == digits[:length])
-                                      .order_by(TariffLine.version_id.desc()).limit(1)).first()
+            line = db_session.scalars(
+                select(TariffLine)
+                .where(TariffLine.code == digits[:length])
+                .order_by(TariffLine.version_id.desc())
+                .limit(1)
+            ).first()
             if line:
                 break
     measures = []
     for measure in resolved.all():
         rec = measure.record
         expression = measure.expression
-        measures.append({
-            "measure_id": rec.measure_id,
-            "measure_type": rec.measure_type,
-            "code": format_code(rec.code),
-            "inherited_from": format_code(rec.code) if rec.code != digits else None,
-            "duty_text": rec.duty_text,
-            "parsed": expression is not None,
-            "computable": bool(expression and expression.computable),
-            "normalised": expression.describe() if expression else None,
-            "programme": rec.programme,
-            "countries": sorted(rec.countries),
-            "valid_from": rec.valid_from.isoformat(),
-            "valid_to": rec.valid_to.isoformat() if rec.valid_to else None,
-            "version_id": rec.version_id,
-        })
+        measures.append(
+            {
+                "measure_id": rec.measure_id,
+                "measure_type": rec.measure_type,
+                "code": format_code(rec.code),
+                "inherited_from": format_code(rec.code) if rec.code != digits else None,
+                "duty_text": rec.duty_text,
+                "parsed": expression is not None,
+                "computable": bool(expression and expression.computable),
+                "normalised": expression.describe() if expression else None,
+                "programme": rec.programme,
+                "countries": sorted(rec.countries),
+                "valid_from": rec.valid_from.isoformat(),
+                "valid_to": rec.valid_to.isoformat() if rec.valid_to else None,
+                "version_id": rec.version_id,
+            }
+        )
     return {
         "code": format_code(digits),
         "on": on.isoformat(),
@@ -177,8 +223,9 @@ def load_rates(*, db_session: Session, records: list[RateRecord]) -> RatesLoadRe
     for rec in records:
         row = existing.get((rec.currency, rec.valid_from))
         if row is None:
-            db_session.add(ExchangeRate(currency=rec.currency, valid_from=rec.valid_from, rate=rec.rate,
-                                        source=rec.source[:200]))
+            db_session.add(
+                ExchangeRate(currency=rec.currency, valid_from=rec.valid_from, rate=rec.rate, source=rec.source[:200])
+            )
             inserted += 1
         elif Decimal(row.rate) != rec.rate:
             row.rate, row.source = rec.rate, rec.source[:200]
@@ -200,14 +247,19 @@ def list_rates(*, db_session: Session, currency: str | None = None) -> list[Exch
 def rate_table(*, db_session: Session, national_currency: str) -> RateTable:
     """Returns the process's rate table for this database, rebuilt when rates change."""
     url = str(db_session.get_bind().engine.url)
-    key = (national_currency, *db_session.execute(
-        select(func.count(ExchangeRate.id), func.max(ExchangeRate.loaded_at), func.sum(ExchangeRate.rate))).one())
+    key = (
+        national_currency,
+        *db_session.execute(
+            select(func.count(ExchangeRate.id), func.max(ExchangeRate.loaded_at), func.sum(ExchangeRate.rate))
+        ).one(),
+    )
     cached = _rate_tables.get(url)
     if cached is not None and cached[0] == key:
         return cached[1]
     rows = db_session.scalars(select(ExchangeRate))
-    table = RateTable(national_currency, [RateRecord(r.currency, r.valid_from, Decimal(r.rate), r.source)
-                                          for r in rows])
+    table = RateTable(
+        national_currency, [RateRecord(r.currency, r.valid_from, Decimal(r.rate), r.source) for r in rows]
+    )
     _rate_tables[url] = (key, table)
     return table
 
@@ -218,8 +270,9 @@ def calculator(*, db_session: Session, settings: Settings) -> Calculator:
     index = tariff_index(db_session=db_session)
     if not len(index):
         raise NotFound(NO_TARIFF, errors=[field_error("tariff", "no measures loaded")])
-    return Calculator(tariff=index, rates=rate_table(db_session=db_session, national_currency=policy.national_currency),
-                      policy=policy)
+    return Calculator(
+        tariff=index, rates=rate_table(db_session=db_session, national_currency=policy.national_currency), policy=policy
+    )
 
 
 def calculate(*, db_session: Session, settings: Settings, declaration: DeclarationInput) -> Assessment:

@@ -21,8 +21,15 @@ from clearway.tariff.duty import DutyParseError, parse_duty
 from clearway.tariff.index import MEASURE_TYPES, MeasureRecord, normalise_code
 from clearway.tariff.programmes import COLUMN2_COUNTRIES, countries_of
 
-HTS_COLUMNS = ("hts_number", "indent", "description", "unit_of_quantity", "general_rate", "special_rate",
-               "column2_rate")
+HTS_COLUMNS = (
+    "hts_number",
+    "indent",
+    "description",
+    "unit_of_quantity",
+    "general_rate",
+    "special_rate",
+    "column2_rate",
+)
 CLEARWAY_COLUMNS = ("code", "measure_type", "duty")
 _SEGMENT = re.compile(r"\s*(?P<rate>[^()]*?)\s*\((?P<codes>[A-Z0-9+*,\s]+)\)")
 
@@ -85,8 +92,8 @@ def split_special(text: str) -> list[tuple[str, tuple[str, ...]]]:
     out: list[tuple[str, tuple[str, ...]]] = []
     position = 0
     for found in _SEGMENT.finditer(text):
-        if text[position:found.start()].strip():
-            out.append((text[position:found.start()].strip(), ()))
+        if text[position : found.start()].strip():
+            out.append((text[position : found.start()].strip(), ()))
         codes = tuple(c.strip() for c in found["codes"].split(",") if c.strip())
         out.append((found["rate"].strip(), codes))
         position = found.end()
@@ -121,8 +128,10 @@ def read_hts(
     reader = csv.DictReader(stream)
     missing = [c for c in HTS_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise InvalidInput("Not an HTS CSV export: missing columns " + ", ".join(missing),
-                           errors=[field_error("path", f"missing columns {', '.join(missing)}")])
+        raise InvalidInput(
+            "Not an HTS CSV export: missing columns " + ", ".join(missing),
+            errors=[field_error("path", f"missing columns {', '.join(missing)}")],
+        )
     report = LoadReport()
     lines: list[LineRecord] = []
     measures: list[MeasureRecord] = []
@@ -150,12 +159,26 @@ def read_hts(
             continue
         lines.append(LineRecord(code, full, indent, _hts_units(row.get("unit_of_quantity") or "")))
 
-        def add(measure_type: str, text: str, programme: str | None = None,
-                countries: frozenset[str] = frozenset(), *, code: str = code) -> None:
+        def add(
+            measure_type: str,
+            text: str,
+            programme: str | None = None,
+            countries: frozenset[str] = frozenset(),
+            *,
+            code: str = code,
+        ) -> None:
             report.count_text(text)
-            measures.append(MeasureRecord(code=code, measure_type=measure_type, duty_text=text,
-                                          valid_from=valid_from, programme=programme, countries=countries,
-                                          source="hts"))
+            measures.append(
+                MeasureRecord(
+                    code=code,
+                    measure_type=measure_type,
+                    duty_text=text,
+                    valid_from=valid_from,
+                    programme=programme,
+                    countries=countries,
+                    source="hts",
+                )
+            )
 
         general = (row.get("general_rate") or "").strip()
         if general:
@@ -180,8 +203,10 @@ def _date(value: str | None, field_name: str, row: int) -> date | None:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise InvalidInput(f"Row {row}: {field_name} {value!r} is not a date (YYYY-MM-DD)",
-                           errors=[field_error(f"row {row}.{field_name}", "expected YYYY-MM-DD")]) from None
+        raise InvalidInput(
+            f"Row {row}: {field_name} {value!r} is not a date (YYYY-MM-DD)",
+            errors=[field_error(f"row {row}.{field_name}", "expected YYYY-MM-DD")],
+        ) from None
 
 
 def _clearway_rows(path: Path) -> Iterator[dict[str, object]]:
@@ -190,19 +215,24 @@ def _clearway_rows(path: Path) -> Iterator[dict[str, object]]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
-            raise InvalidInput(f"{path.name} is not valid JSON: {error}",
-                               errors=[field_error("path", "invalid JSON")]) from None
+            raise InvalidInput(
+                f"{path.name} is not valid JSON: {error}", errors=[field_error("path", "invalid JSON")]
+            ) from None
         rows = data.get("measures") if isinstance(data, dict) else data
         if not isinstance(rows, list):
-            raise InvalidInput("A Clearway JSON tariff is a list of measures or {\"measures\": [...]}",
-                               errors=[field_error("path", "expected a 'measures' list")])
+            raise InvalidInput(
+                'A Clearway JSON tariff is a list of measures or {"measures": [...]}',
+                errors=[field_error("path", "expected a 'measures' list")],
+            )
         yield from rows
         return
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in CLEARWAY_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise InvalidInput("Not a Clearway tariff CSV: missing columns " + ", ".join(missing),
-                           errors=[field_error("path", f"missing columns {', '.join(missing)}")])
+        raise InvalidInput(
+            "Not a Clearway tariff CSV: missing columns " + ", ".join(missing),
+            errors=[field_error("path", f"missing columns {', '.join(missing)}")],
+        )
     yield from reader
 
 
@@ -221,8 +251,15 @@ def read_clearway(path: Path, *, valid_from: date) -> TariffData:
             code = normalise_code(str(row.get("code") or ""), field=f"row {number}.code")
             measure_type = str(row.get("measure_type") or "third_country").strip()
             if measure_type not in MEASURE_TYPES:
-                raise InvalidInput("bad measure type", errors=[field_error(
-                    f"row {number}.measure_type", f"{measure_type!r}; expected one of {', '.join(MEASURE_TYPES)}")])
+                raise InvalidInput(
+                    "bad measure type",
+                    errors=[
+                        field_error(
+                            f"row {number}.measure_type",
+                            f"{measure_type!r}; expected one of {', '.join(MEASURE_TYPES)}",
+                        )
+                    ],
+                )
             text = str(row.get("duty") or "").strip()
             parse_duty(text)
             raw_countries = row.get("countries") or ""
@@ -230,8 +267,14 @@ def read_clearway(path: Path, *, valid_from: date) -> TariffData:
                 raw_countries = ",".join(str(c) for c in raw_countries)
             countries = frozenset(c.strip().upper() for c in re.split(r"[,\s]+", str(raw_countries)) if c.strip())
             if measure_type in ("preference", "origin_rate") and not countries:
-                raise InvalidInput("no countries", errors=[field_error(
-                    f"row {number}.countries", f"a {measure_type} measure must list the origins it covers")])
+                raise InvalidInput(
+                    "no countries",
+                    errors=[
+                        field_error(
+                            f"row {number}.countries", f"a {measure_type} measure must list the origins it covers"
+                        )
+                    ],
+                )
             start = _date(row.get("valid_from"), "valid_from", number) or valid_from  # type: ignore[arg-type]
             end = _date(row.get("valid_to"), "valid_to", number)  # type: ignore[arg-type]
             if end is not None and end < start:
@@ -244,11 +287,22 @@ def read_clearway(path: Path, *, valid_from: date) -> TariffData:
             continue
         report.count_text(text)
         programme = str(row.get("programme") or "").strip() or None
-        measures.append(MeasureRecord(code=code, measure_type=measure_type, duty_text=text, valid_from=start,
-                                      valid_to=end, programme=programme, countries=countries, source="clearway"))
+        measures.append(
+            MeasureRecord(
+                code=code,
+                measure_type=measure_type,
+                duty_text=text,
+                valid_from=start,
+                valid_to=end,
+                programme=programme,
+                countries=countries,
+                source="clearway",
+            )
+        )
         if code not in lines:
-            lines[code] = LineRecord(code, str(row.get("description") or "").strip(), 0,
-                                     str(row.get("unit") or "").strip())
+            lines[code] = LineRecord(
+                code, str(row.get("description") or "").strip(), 0, str(row.get("unit") or "").strip()
+            )
     if errors:
         shown = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])
         raise InvalidInput(f"{len(errors)} invalid row(s) in {path.name}: {shown}", errors=errors)
