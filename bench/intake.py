@@ -42,6 +42,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux), to report cost per declaration independent of machine load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(env: dict[str, str], *args: str) -> None:
     subprocess.run([CLEARWAY, *args], env=env, check=True, capture_output=True)
 
@@ -93,12 +99,14 @@ def bench_backend(name: str, database_url: str, workdir: Path, count: int, concu
         token = httpx.post(f"{base}/api/v1/auth/token",
                            data={"username": "bench", "password": "bench-password"}).json()["access_token"]
         asyncio.run(lodge_all(base, token, min(200, count), concurrency, "WARM"))  # warm-up
+        cpu_before = cpu_seconds(server.pid)
         elapsed, latencies, failures = asyncio.run(lodge_all(base, token, count, concurrency, "RUN"))
         # Let the embedded worker finish assessment and release, and report how long the chain lagged.
         drain_started = time.perf_counter()
         while httpx.get(f"{base}/health").json()["jobs"]["waiting"]:
             time.sleep(0.2)
         drain = time.perf_counter() - drain_started
+        server_cpu = cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -109,10 +117,12 @@ def bench_backend(name: str, database_url: str, workdir: Path, count: int, concu
         "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 1),
         "failures": failures,
         "release_backlog_drain_s": round(drain, 1),
+        "server_cpu_ms_per_declaration": round(server_cpu / count * 1000, 2),
     }
     print(f"{name}: {count} declarations (3 goods items each) from {concurrency} concurrent clients in "
           f"{elapsed:.1f} s: {result['declarations_per_s']}/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
-          f"{failures} failures; background release caught up {drain:.1f} s after the last lodging", flush=True)
+          f"{failures} failures; background release caught up {drain:.1f} s after the last lodging; server CPU "
+          f"{result['server_cpu_ms_per_declaration']} ms per declaration (lodging, assessment and release)", flush=True)
     return result
 
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -86,12 +87,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     db = db or Database(settings.database_url, settings=settings)
     db.settings = settings
     load_handlers()
-    dispatcher = make_dispatcher(
-        db, settings.jobs_mode, max_attempts=settings.job_max_attempts
-    )
+    dispatcher = make_dispatcher(db, settings.jobs_mode, max_attempts=settings.job_max_attempts)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Sync endpoints run in a thread pool; more threads than the database can serve only thrash the GIL.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.http_threads
         with db.session() as session:
             if nomenclature.load_shipped(session=session):
                 session.commit()
@@ -147,9 +148,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         """Liveness and readiness: the database answers; how many background jobs wait."""
         with db.session() as session:
             session.execute(text("SELECT 1"))
-            waiting = session.scalar(
-                select(func.count()).select_from(Job).where(Job.status == "pending")
-            )
+            waiting = session.scalar(select(func.count()).select_from(Job).where(Job.status == "pending"))
             failed = session.scalar(select(func.count()).select_from(Job).where(Job.status == "failed"))
         return {
             "status": "ok",

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     jobs_mode: Literal["thread", "inline", "external"] = "thread"
     job_max_attempts: int = 8
 
+    http_threads: int = 8  # concurrent requests served by each process
     max_request_bytes: int = 2_000_000
     max_goods_items: int = 999
 

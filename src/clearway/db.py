@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +21,9 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+READ_ONLY = "clearway_read_only"
 
 
 class Base(DeclarativeBase):
@@ -58,7 +62,9 @@ def make_engine(database_url: str) -> Engine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20, max_overflow=20
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -71,9 +77,48 @@ def make_engine(database_url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        # SQLite has one writer at a time. Threads of this process queue on a lock instead of polling the file lock
+        # (the busy handler sleeps up to 100 ms between tries, which ruins tail latency); other processes still
+        # meet the busy timeout. The lock is taken at BEGIN and released once COMMIT or ROLLBACK has run.
+        writer = threading.Lock()
+        holders: set[int] = set()
+        dialect = engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def release(connection: Any) -> None:
+            key = id(getattr(connection, "dbapi_connection", connection))  # a pool proxy or the raw connection
+            if key in holders:
+                holders.discard(key)
+                writer.release()
+
+        def do_commit(dbapi_connection: Any) -> None:
+            try:
+                commit(dbapi_connection)
+            finally:
+                release(dbapi_connection)
+
+        def do_rollback(dbapi_connection: Any) -> None:
+            try:
+                rollback(dbapi_connection)
+            finally:
+                release(dbapi_connection)
+
+        dialect.do_commit = do_commit  # type: ignore[method-assign]
+        dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")  # a snapshot for reading: no writer lock
+                return
+            if not writer.acquire(timeout=30):
+                raise TimeoutError("the SQLite database stayed locked for 30 s")
+            holders.add(id(conn.connection.dbapi_connection))
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                release(conn.connection.dbapi_connection)
+                raise
 
         return engine
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
@@ -88,6 +133,10 @@ class Database:
         # Every session carries the settings, so job handlers read configuration without globals.
         self._info: dict[str, Any] = {"settings": settings}
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, info=self._info)
+        # Reads (lookups, rendering, GET requests) never take SQLite's writer lock.
+        self.read_sessionmaker = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, info=self._info
+        )
         self.after_commit_hooks: list[Callable[[Session], None]] = []
         event.listen(self.sessionmaker, "after_commit", self._after_commit)
 
@@ -115,6 +164,15 @@ class Database:
             yield session
         finally:
             session.close()  # rolls back what was not committed; objects stay readable, detached
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """Yields a session for reading only: on SQLite it does not queue behind writers."""
+        session = self.read_sessionmaker()
+        try:
+            yield session
+        finally:
+            session.close()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -31,13 +31,20 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session for reading (GET requests, rendering after a use case committed, authentication)."""
+    with request.app.state.db.read_session() as session:
+        yield session
+
+
 DbSession = Annotated[Session, Depends(get_session)]
+ReadSession = Annotated[Session, Depends(get_read_session)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 
 def get_current_user(
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     settings: AppSettings,
     token: Annotated[str | None, Security(oauth2)] = None,
     api_key: Annotated[str | None, Security(api_key_header)] = None,
@@ -48,6 +55,7 @@ def get_current_user(
         user = service.user_for_api_key(session=session, key=api_key)
         if user is None:
             raise Unauthenticated("the API key is unknown or revoked")
+        session.commit()
         return user
     if not token:
         raise Unauthenticated("send a bearer token (POST /api/v1/auth/token) or an X-API-Key header")
@@ -60,6 +68,7 @@ def get_current_user(
     user = session.get(User, int(claims["sub"])) if str(claims["sub"]).isdigit() else None
     if user is None or not user.active:
         raise Unauthenticated("the account behind this token no longer exists or is disabled")
+    session.commit()  # end the read snapshot: what the request reads next must see what it commits meanwhile
     return user
 
 

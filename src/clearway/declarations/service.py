@@ -27,6 +27,7 @@ from clearway.declarations.models import Declaration, DeclarationEvent, Declarat
 from clearway.declarations.schemas import DeclarationIn
 from clearway.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from clearway.notifications import service as notifications
+from clearway.revenue import service as revenue
 from clearway.workers.jobs import enqueue
 
 ASSESS_JOB = "declaration.assess"
@@ -161,6 +162,7 @@ def submit(
     decl.mrn = domain.new_mrn(country_code, now.year)
     decl.accepted_at = now
     apply(session, decl, Action.ACCEPT, SYSTEM, details={"mrn": decl.mrn})
+    revenue.assess(session=session, declaration=decl, reason="acceptance")
     enqueue(session, ASSESS_JOB, {"declaration_id": decl.id})
     return decl, True
 
@@ -377,6 +379,7 @@ def amend(*, session: Session, user: User, declaration_id: str, declaration: Dec
     session.execute(delete(GoodsItem.__table__).where(GoodsItem.__table__.c.declaration_id == decl.id))
     _insert_goods_items(session, decl.id, document)
     _insert_version(session, decl, reason, actor)
+    revenue.assess(session=session, declaration=decl, reason=f"amendment to version {decl.version}")
     if answered_request:
         apply(session, decl, Action.PROVIDE_DOCUMENTS, actor, reason="documents provided by amendment")
     return decl

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from clearway.auth.deps import AppSettings, CurrentUser, DbSession
+from clearway.auth.deps import AppSettings, CurrentUser, DbSession, ReadSession
 from clearway.declarations import service
 from clearway.declarations.models import Declaration
 from clearway.declarations.schemas import (
@@ -24,7 +24,7 @@ from clearway.release import service as release
 router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
 
 
-def render(decl: Declaration, session: DbSession, *, with_history: bool = True) -> DeclarationOut:
+def render(decl: Declaration, session: ReadSession, *, with_history: bool = True) -> DeclarationOut:
     events = service.history(session=session, declaration_id=decl.id) if with_history else None
     return DeclarationOut(
         id=decl.id,
@@ -60,6 +60,7 @@ def lodge(
     declaration: DeclarationIn,
     user: CurrentUser,
     session: DbSession,
+    reader: ReadSession,
     settings: AppSettings,
     response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
@@ -73,18 +74,18 @@ def lodge(
         country_code=settings.country_code,
     )
     session.commit()
-    session.refresh(decl)
+    decl = service.get(session=reader, user=user, declaration_id=decl.id)
     response.headers["Location"] = f"/api/v1/declarations/{decl.id}"
     if not created:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
-    return render(decl, session)
+    return render(decl, reader)
 
 
 @router.get("", response_model=DeclarationPage)
 def list_declarations(
     user: CurrentUser,
-    session: DbSession,
+    session: ReadSession,
     status_: Annotated[list[str] | None, Query(alias="status", description="One or more statuses")] = None,
     channel: Annotated[str | None, Query(pattern="^(green|yellow|red)$")] = None,
     office: Annotated[str | None, Query(max_length=8)] = None,
@@ -112,34 +113,39 @@ def list_declarations(
 
 
 @router.get("/{declaration_id}", response_model=DeclarationOut)
-def read(declaration_id: str, user: CurrentUser, session: DbSession) -> DeclarationOut:
+def read(declaration_id: str, user: CurrentUser, session: ReadSession) -> DeclarationOut:
     """One declaration with its current document and full history."""
     return render(service.get(session=session, user=user, declaration_id=declaration_id), session)
 
 
 @router.post("/{declaration_id}/amendments", response_model=DeclarationOut)
-def amend(declaration_id: str, body: AmendmentIn, user: CurrentUser, session: DbSession) -> DeclarationOut:
+def amend(
+    declaration_id: str, body: AmendmentIn, user: CurrentUser, session: DbSession, reader: ReadSession
+) -> DeclarationOut:
     """Amends the declaration before release; every version is kept."""
     decl = service.amend(
         session=session, user=user, declaration_id=declaration_id, declaration=body.declaration, reason=body.reason
     )
     session.commit()
-    return render(decl, session)
+    return render(service.get(session=reader, user=user, declaration_id=decl.id), reader)
 
 
 @router.post("/{declaration_id}/cancellation", response_model=DeclarationOut)
-def cancel(declaration_id: str, body: CancellationIn, user: CurrentUser, session: DbSession) -> DeclarationOut:
+def cancel(
+    declaration_id: str, body: CancellationIn, user: CurrentUser, session: DbSession, reader: ReadSession
+) -> DeclarationOut:
     """Withdraws the declaration at the declarant's request, before release."""
     decl = service.cancel(session=session, user=user, declaration_id=declaration_id, reason=body.reason)
     session.commit()
-    return render(decl, session)
+    return render(service.get(session=reader, user=user, declaration_id=decl.id), reader)
 
 
 @router.post("/{declaration_id}/decisions", response_model=DeclarationOut)
-def decide(declaration_id: str, body: DecisionIn, user: CurrentUser, session: DbSession) -> DeclarationOut:
+def decide(
+    declaration_id: str, body: DecisionIn, user: CurrentUser, session: DbSession, reader: ReadSession
+) -> DeclarationOut:
     """An officer's decision: request documents, record a control result, release, refuse, seize, invalidate,
     re-route."""
     decl = release.decide(session=session, user=user, declaration_id=declaration_id, decision=body)
     session.commit()
-    session.refresh(decl)
-    return render(decl, session)
+    return render(service.get(session=reader, user=user, declaration_id=decl.id), reader)

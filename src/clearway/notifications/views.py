@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from clearway.auth.deps import CurrentUser, DbSession
+from clearway.auth.deps import CurrentUser, ReadSession
 from clearway.declarations.schemas import NotificationOut, NotificationPage
 from clearway.notifications import service
 
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 @router.get("", response_model=NotificationPage)
 def pull(
     user: CurrentUser,
-    session: DbSession,
+    session: ReadSession,
     after: Annotated[int, Query(ge=0, description="The cursor of the previous page; 0 for the start")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> NotificationPage:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -16,40 +15,9 @@ from clearway.declarations.models import ControlResult, Declaration
 from clearway.declarations.schemas import DecisionIn
 from clearway.declarations.service import ASSESS_JOB, RELEASE_JOB, SYSTEM, Actor
 from clearway.errors import Forbidden
+from clearway.revenue import service as revenue
+from clearway.risk import assessment as risk
 from clearway.workers.jobs import enqueue, handler
-
-
-@dataclass
-class ChannelDecision:
-    """The outcome of risk assessment for one declaration."""
-
-    channel: Channel
-    reasons: list[str]
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-TRIGGER_WORDS = {"CONTROL-RED": Channel.RED, "CONTROL-YELLOW": Channel.YELLOW}
-
-
-def decide_channel(session: Session, decl: Declaration) -> ChannelDecision:
-    """Risk assessment. Until selectivity profiles and a model are active every declaration goes green.
-
-    Outside production, a trigger word in a goods description forces a channel (as CDS's trader test environment
-    does), so every path can be demonstrated and tested.
-    """
-    settings = session.info.get("settings")
-    if settings is None or settings.environment != "production":
-        for item in decl.document["goods_items"]:
-            for word, channel in TRIGGER_WORDS.items():
-                if word in item["description"].upper():
-                    reason = f"test trigger word {word} in goods item {item['sequence']}'s description"
-                    return ChannelDecision(channel, [reason])
-    return ChannelDecision(Channel.GREEN, ["no selectivity profile or risk model is active: green by default"])
-
-
-def duties_settled(session: Session, decl: Declaration) -> bool:
-    """Whether the revenue due on the declaration is paid or guaranteed (no tariff yet: nothing is due)."""
-    return True
 
 
 def _locked(session: Session, declaration_id: str) -> Declaration | None:
@@ -66,7 +34,7 @@ def assess(*, session: Session, declaration_id: str) -> Status | None:
     decl = _locked(session, declaration_id)
     if decl is None or decl.status != Status.ACCEPTED:
         return None  # amended, cancelled or already assessed meanwhile
-    decision = decide_channel(session, decl)
+    decision = risk.decide_channel(session=session, declaration=decl)
     status = declarations.apply(
         session,
         decl,
@@ -96,7 +64,7 @@ def auto_release(*, session: Session, declaration_id: str) -> Status | None:
 
 
 def _release_if_settled(session: Session, decl: Declaration) -> Status | None:
-    if not duties_settled(session, decl):
+    if not revenue.duties_settled(session=session, declaration=decl):
         if decl.status == Status.ASSESSED:
             return declarations.apply(
                 session, decl, Action.REQUIRE_PAYMENT, SYSTEM, reason="duties are not yet paid or guaranteed"
@@ -142,6 +110,7 @@ def decide(*, session: Session, user: User, declaration_id: str, decision: Decis
                 recorded_at=utcnow(),
             )
         )
+        revenue.assess(session=session, declaration=decl, reason=f"{kind} control result: {result.outcome}")
     elif action == Action.REROUTE:
         assert decision.channel is not None
         new_channel = Channel(decision.channel)
@@ -157,7 +126,7 @@ def decide(*, session: Session, user: User, declaration_id: str, decision: Decis
         )
         if status == Status.ASSESSED:
             enqueue(session, RELEASE_JOB, {"declaration_id": decl.id})
-    elif action == Action.RELEASE and not duties_settled(session, decl):
+    elif action == Action.RELEASE and not revenue.duties_settled(session=session, declaration=decl):
         declarations.apply(
             session, decl, Action.REQUIRE_PAYMENT, SYSTEM, reason="duties are not yet paid or guaranteed"
         )
