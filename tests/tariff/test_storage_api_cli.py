@@ -56,16 +56,37 @@ def test_show_line_by_date(loaded):
 def test_reload_keeps_history_and_newest_version_wins(loaded, tmp_path):
     path = tmp_path / "v2.json"
     path.write_text('{"measures": [{"code": "8703.80.00", "measure_type": "third_country", "duty": "7%",'
-                    ' "valid_from": "2026-03-01"}]}')
+                    ' "valid_from": "2026-03-01"},'
+                    ' {"code": "2204.21.50", "measure_type": "vat", "duty": "5%", "valid_from": "2026-03-01"}]}')
     with loaded.session() as session:
         service.load_tariff(db_session=session, data=read_clearway(path, valid_from=date(2026, 3, 1)), name="v2",
-                            source_format="clearway", source=str(path), valid_from=date(2026, 3, 1))
+                            source_format="clearway", source=str(path), valid_from=date(2026, 3, 1), replace=False)
         session.commit()
     with loaded.session() as session:
         assert len(service.versions(db_session=session)) == 2
         index = service.tariff_index(db_session=session)
         assert index.resolve("87038000", date(2026, 2, 1)).third_country.record.duty_text == "2.5%"
         assert index.resolve("87038000", date(2026, 4, 1)).third_country.record.duty_text == "7%"
+        wine = index.resolve("2204215000", date(2026, 4, 1))  # a new VAT measure leaves the older duties in force
+        assert wine.vat.record.duty_text == "5%" and wine.third_country.record.duty_text == "6.3¢/liter"
+
+
+def test_full_reload_ends_codes_it_drops(loaded, tmp_path):
+    path = tmp_path / "v2.csv"
+    path.write_text("code,measure_type,duty\n8703.80.00,third_country,8%\n")
+    with loaded.session() as session:
+        service.load_tariff(db_session=session, data=read_clearway(path, valid_from=date(2026, 5, 1)), name="v2",
+                            source_format="clearway", source=str(path), valid_from=date(2026, 5, 1))
+        session.commit()
+    with loaded.session() as session:
+        index = service.tariff_index(db_session=session)
+        assert index.resolve("2204215000", date(2026, 4, 30)).third_country.record.duty_text == "6.3¢/liter"
+        with pytest.raises(ClearwayError, match="No third-country duty"):
+            index.resolve("2204215000", date(2026, 5, 1))
+        assert index.resolve("87038000", date(2026, 5, 1)).third_country.record.duty_text == "8%"
+        # the July measure of version 1 was cancelled by the replacement
+        assert index.resolve("87038000", date(2026, 8, 1)).third_country.record.duty_text == "8%"
+        assert index.resolve("87038000", date(2026, 2, 1)).third_country.record.duty_text == "2.5%"
 
 
 def test_rates_upsert(loaded):

@@ -67,6 +67,8 @@ def load(
     demo: Annotated[bool, typer.Option("--demo", help="Load the shipped US HTS 2026 Rev. 4")] = False,
     valid_from: Annotated[str | None, typer.Option(help="Date the measures apply from (YYYY-MM-DD)")] = None,
     name: Annotated[str | None, typer.Option(help="Name of this tariff version")] = None,
+    partial: Annotated[bool, typer.Option("--partial", help="Add to the tariff in force instead of replacing it "
+                                                            "from --valid-from")] = False,
     show_unparsed: Annotated[int, typer.Option(help="How many unparsed rate texts to list")] = 100,
 ) -> None:
     """Loads a tariff as a new version and reports rows, lines and rate texts parsed / not parsed."""
@@ -104,6 +106,7 @@ def load(
                     source_format=fmt,
                     source=str(path),
                     valid_from=start,
+                    replace=not partial,
                     progress=lambda n: progress.update(task, completed=n),
                 )
                 session.commit()
@@ -111,7 +114,8 @@ def load(
     except ClearwayError as exc:
         raise _explain(exc) from None
     report = data.report
-    console.print(f"Loaded tariff version [bold]{version.id}[/] ({version.name}), in force from {start.isoformat()}.")
+    console.print(f"Loaded tariff version [bold]{version.id}[/] ({version.name}), in force from {start.isoformat()}"
+                  + (" (added to the tariff in force)." if partial else "; earlier versions end the day before."))
     console.print(f"  rows read: {report.rows_read:,}; tariff lines: {report.lines:,}; measures: {report.measures:,}")
     console.print(
         f"  rate texts: {report.texts_total:,}; parsed: {report.texts_parsed:,} ({report.parsed_share:.2%}); "

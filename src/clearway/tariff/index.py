@@ -2,7 +2,8 @@
 
 Pure code: built from plain `MeasureRecord`s (the service reads them from the database, tests build them by hand).
 A 10-digit code without a measure of some type takes it from its nearest parent (8, then 6, then 4 digits): the HTS
-prints most rates on the 8-digit line. When several load batches (tariff versions) cover a date, the newest wins.
+prints most rates on the 8-digit line. When several load batches (tariff versions) have measures of a type for a code
+in force on a date, those of the newest batch win.
 """
 
 from __future__ import annotations
@@ -141,15 +142,11 @@ class TariffIndex:
         return sorted(self._by_code)
 
     def _in_force(self, code: str, on: date) -> list[CompiledMeasure]:
-        found = [
+        return [
             m
             for m in self._by_code.get(code, ())
             if m.record.valid_from <= on and (m.record.valid_to is None or on <= m.record.valid_to)
         ]
-        if not found:
-            return found
-        newest = max(m.record.version_id for m in found)
-        return [m for m in found if m.record.version_id == newest]
 
     def resolve(self, code: str, on: date) -> ResolvedLine:
         """Returns the measures in force for `code` on `on`, each type taken from the nearest line that has it."""
@@ -168,7 +165,9 @@ class TariffIndex:
                     continue
                 of_type = [m for m in measures if m.record.measure_type == measure_type]
                 if of_type:
-                    by_type[measure_type] = of_type
+                    # Several loads cover the date: the newest load's measures of this type win.
+                    newest = max(m.record.version_id for m in of_type)
+                    by_type[measure_type] = [m for m in of_type if m.record.version_id == newest]
         third = by_type.get("third_country")
         if not third:
             longer = [c for c in self._by_code if c.startswith(digits) and len(c) > len(digits)][:5]

@@ -9,12 +9,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from clearway.config import Settings
@@ -52,10 +52,18 @@ def load_tariff(
     source_format: str,
     source: str,
     valid_from: date,
+    replace: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> TariffVersion:
-    """Stores a read tariff as a new version (older versions stay: the newest covering a date wins)."""
+    """Stores a read tariff as a new version.
+
+    `replace` (a whole tariff): measures of earlier versions end the day before `valid_from` (those starting later
+    are cancelled), so codes the new tariff drops stop applying; rows are kept for dates before. Without it (a
+    partial load) earlier measures stay, and per code and type the newest version's measures win.
+    """
     report = data.report
+    if replace:
+        _end_earlier_versions(db_session, valid_from)
     version = TariffVersion(
         name=name,
         source_format=source_format,
@@ -102,6 +110,22 @@ def load_tariff(
         if progress:
             progress(min(start + BATCH, len(measure_rows)))
     return version
+
+
+def _end_earlier_versions(db_session: Session, valid_from: date) -> None:
+    day_before = valid_from - timedelta(days=1)
+    db_session.execute(
+        update(TariffMeasure)
+        .where(TariffMeasure.valid_from < valid_from)
+        .where((TariffMeasure.valid_to.is_(None)) | (TariffMeasure.valid_to >= valid_from))
+        .values(valid_to=day_before)
+    )
+    # Measures of earlier versions that would only start later are cancelled: their period becomes empty.
+    db_session.execute(
+        update(TariffMeasure)
+        .where(TariffMeasure.valid_from >= valid_from)
+        .values(valid_to=day_before)
+    )
 
 
 def versions(*, db_session: Session) -> list[TariffVersion]:
