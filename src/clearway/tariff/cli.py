@@ -197,7 +197,7 @@ def list_versions() -> None:
             v.name,
             v.source_format,
             v.valid_from.isoformat(),
-            v.loaded_at.isoformat(),
+            v.loaded_at.strftime("%Y-%m-%d %H:%M UTC"),
             f"{v.lines_loaded:,}",
             f"{v.measures_loaded:,}",
             share,
