@@ -223,3 +223,27 @@ def test_batch_path_matches_single(make_calculator):
     declarations = [decl(item("02011050", str(100 + n)), item("04069012", "50", net_mass_kg=D(n + 1)))
                     for n in range(20)]
     assert calc.assess_many(declarations) == [calc.assess(d) for d in declarations]
+
+
+def test_declaration_document_view_and_freight_in_another_currency(make_calculator):
+    from clearway.tariff.calculation import declaration_input
+
+    document = {
+        "invoice": {"currency": "EUR", "amount": "1000.00"},
+        "freight": {"currency": "USD", "amount": "120.00"},
+        "incoterm": "fob",
+        "goods_items": [
+            {"sequence": 1, "hs_code": "0201105010", "country_of_origin": "kr", "preference_code": "KR",
+             "net_mass_kg": "100.000", "item_price": "750.00"},
+            {"sequence": 2, "hs_code": "04069012", "country_of_origin": "FR", "preference_code": "100",
+             "net_mass_kg": "10.000", "item_price": "250.00",
+             "supplementary_quantity": {"quantity": "10", "unit": "kg"}},
+        ],
+    }
+    view = declaration_input(document, acceptance_date=ON)
+    assert view.goods_items[0].preference_claimed and view.goods_items[0].preference_programme == "KR"
+    assert not view.goods_items[1].preference_claimed
+    a = make_calculator().assess(view)
+    # EUR 750 / 250 at 1.20 = USD 900 / 300; USD 120 freight apportioned 3:1 -> 90 / 30
+    assert [i.customs_value for i in a.items] == [D("990.00"), D("330.00")]
+    assert a.items[0].preference.startswith("granted: KR")

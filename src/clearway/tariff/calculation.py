@@ -73,9 +73,11 @@ class DeclarationInput:
     incoterm: str
     acceptance_date: date
     goods_items: tuple[GoodsItemInput, ...]
-    freight: Decimal = ZERO  # international transport to the border of importation, invoice currency
-    insurance: Decimal = ZERO  # insurance of that transport, invoice currency
+    freight: Decimal = ZERO  # international transport to the border of importation
+    insurance: Decimal = ZERO  # insurance of that transport
     invoice_amount: Decimal | None = None  # when given, must equal the sum of item prices
+    freight_currency: str | None = None  # None: the invoice currency
+    insurance_currency: str | None = None  # None: the invoice currency
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,19 +141,18 @@ def _invalid(field_name: str, reason: str, detail: str | None = None) -> Invalid
     return InvalidInput(detail or f"{field_name}: {reason}", errors=[field_error(field_name, reason)])
 
 
-def _adjustment(declaration: DeclarationInput, basis: str) -> Decimal:
-    """Returns the amount (invoice currency) to add to the invoice price to reach the valuation basis."""
-    incoterm = declaration.incoterm.upper()
-    includes = _PRICE_INCLUDES.get(incoterm)
+def _adjustment(incoterm: str, freight: Decimal, insurance: Decimal, basis: str) -> Decimal:
+    """Returns the amount to add to the invoice price to reach the valuation basis (negative: to deduct)."""
+    includes = _PRICE_INCLUDES.get(incoterm.upper())
     if includes is None:
-        raise _invalid("incoterm", f"unknown incoterm {declaration.incoterm!r}; expected one of {', '.join(INCOTERMS)}")
+        raise _invalid("incoterm", f"unknown incoterm {incoterm!r}; expected one of {', '.join(INCOTERMS)}")
     has_freight, has_insurance = includes
-    if declaration.freight < 0 or declaration.insurance < 0:
+    if freight < 0 or insurance < 0:
         raise _invalid("freight", "freight and insurance must not be negative")
     if basis == "CIF":
-        return (ZERO if has_freight else declaration.freight) + (ZERO if has_insurance else declaration.insurance)
+        return (ZERO if has_freight else freight) + (ZERO if has_insurance else insurance)
     # FOB basis: transport and insurance beyond the place of export are not part of the value.
-    return -((declaration.freight if has_freight else ZERO) + (declaration.insurance if has_insurance else ZERO))
+    return -((freight if has_freight else ZERO) + (insurance if has_insurance else ZERO))
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,15 +198,21 @@ class Calculator:
             raise _invalid(
                 "invoice_amount", f"{declaration.invoice_amount} is not the sum of the item prices ({price_sum})"
             )
-        adjustment = _adjustment(declaration, self.policy.valuation_basis)
-        if price_sum + adjustment < 0:
+        freight, insurance = declaration.freight, declaration.insurance
+        if freight:
+            freight *= self._fx_of(declaration.freight_currency, declaration.currency, fx, on)
+        if insurance:
+            insurance *= self._fx_of(declaration.insurance_currency, declaration.currency, fx, on)
+        # In the national currency; apportioned to items by their invoice price.
+        adjustment = _adjustment(declaration.incoterm, freight, insurance, self.policy.valuation_basis)
+        if price_sum * fx + adjustment < 0:
             raise _invalid("freight", "freight and insurance exceed the invoice price")
         count = len(prices)
         values: list[Decimal] = []
         for price in prices:
             # Apportion by price; equal shares when every price is zero.
             share = (adjustment * price / price_sum) if price_sum else adjustment / count
-            values.append(((price + share) * fx).quantize(self._quantum, rounding=ROUND_HALF_UP))
+            values.append((price * fx + share).quantize(self._quantum, rounding=ROUND_HALF_UP))
         consignment_value = sum(values, ZERO)
         duty_exempt = self.policy.de_minimis_duty > 0 and consignment_value <= self.policy.de_minimis_duty
         vat_exempt = self.policy.de_minimis_vat > 0 and consignment_value <= self.policy.de_minimis_vat
@@ -249,6 +256,11 @@ class Calculator:
                 gc.enable()
 
     # ------------------------------------------------------------------------------------------------ internals
+    def _fx_of(self, currency: str | None, invoice_currency: str, invoice_fx: Decimal, on: date) -> Decimal:
+        if currency is None or currency.upper() == invoice_currency.upper():
+            return invoice_fx
+        return self.rates.rate_on(currency, on)
+
     def _money_converter(self, on: date):  # type: ignore[no-untyped-def]
         rates = self.rates
 
@@ -467,3 +479,53 @@ class Calculator:
         return TaxLine(
             tax_type, value, record.duty_text, amount, record.measure_id, measure.label, qty, unit_code, note
         )
+
+
+def _decimal(value: object) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def declaration_input(document: Mapping[str, object], *, acceptance_date: date) -> DeclarationInput:
+    """Builds the calculation's view of a lodged declaration document (the declarations domain's JSON).
+
+    Reads `invoice` {currency, amount}, optional `freight` / `insurance` {currency, amount} (transport to the border
+    and its insurance; the incoterm says whether the price includes them), `incoterm`, and per goods item `sequence`,
+    `hs_code`, `country_of_origin`, `preference_code`, `net_mass_kg`, `supplementary_quantity` {quantity, unit},
+    `item_price`. A `preference_code` claims a preference: letters name the programme (`KR`, `S`, `A+`); digits
+    (EU style, e.g. `300`) claim any programme covering the origin; `100` (no preference) or none claims nothing.
+    Item prices are authoritative: the invoice total is not re-checked here.
+    """
+    invoice = document.get("invoice") or {}
+    assert isinstance(invoice, Mapping)
+    freight = document.get("freight") or {}
+    insurance = document.get("insurance") or {}
+    assert isinstance(freight, Mapping) and isinstance(insurance, Mapping)
+    items = []
+    raw_items = document.get("goods_items") or []
+    assert isinstance(raw_items, list)
+    for position, raw in enumerate(raw_items, start=1):
+        code = str(raw.get("preference_code") or "").strip().upper()
+        claimed = bool(code) and code != "100"
+        programme = code if claimed and not code.isdigit() else None
+        quantity = raw.get("supplementary_quantity") or {}
+        items.append(GoodsItemInput(
+            commodity_code=str(raw["hs_code"]),
+            origin_country=str(raw["country_of_origin"]).upper(),
+            item_price=_decimal(raw["item_price"]),
+            net_mass_kg=_decimal(raw["net_mass_kg"]) if raw.get("net_mass_kg") is not None else None,
+            supplementary_quantity=_decimal(quantity["quantity"]) if quantity else None,
+            supplementary_unit=str(quantity["unit"]) if quantity else None,
+            preference_claimed=claimed,
+            preference_programme=programme,
+            sequence=int(raw.get("sequence") or position),
+        ))
+    return DeclarationInput(
+        currency=str(invoice.get("currency", "")).upper(),
+        incoterm=str(document.get("incoterm", "")).upper(),
+        acceptance_date=acceptance_date,
+        goods_items=tuple(items),
+        freight=_decimal(freight["amount"]) if freight else ZERO,
+        insurance=_decimal(insurance["amount"]) if insurance else ZERO,
+        freight_currency=str(freight["currency"]).upper() if freight else None,
+        insurance_currency=str(insurance["currency"]).upper() if insurance else None,
+    )

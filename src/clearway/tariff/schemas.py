@@ -45,12 +45,16 @@ class CalculateRequest(BaseModel):
     acceptance_date: date | None = Field(default=None, description="Default: today")
     freight: Decimal = Field(default=Decimal(0), ge=0, description="Transport to the border, invoice currency")
     insurance: Decimal = Field(default=Decimal(0), ge=0, description="Insurance of that transport, invoice currency")
+    freight_currency: str | None = Field(default=None, min_length=3, max_length=3, description="Default: currency")
+    insurance_currency: str | None = Field(default=None, min_length=3, max_length=3, description="Default: currency")
     invoice_amount: Decimal | None = Field(default=None, ge=0)
     goods_items: list[GoodsItemRequest] = Field(min_length=1, max_length=999)
 
-    @field_validator("currency")
+    @field_validator("currency", "freight_currency", "insurance_currency")
     @classmethod
-    def _known_currency(cls, value: str) -> str:
+    def _known_currency(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         code = value.upper()
         if not is_currency(code):
             raise ValueError(f"{value!r} is not an ISO 4217 currency code")
@@ -64,6 +68,8 @@ class CalculateRequest(BaseModel):
             freight=self.freight,
             insurance=self.insurance,
             invoice_amount=self.invoice_amount,
+            freight_currency=self.freight_currency.upper() if self.freight_currency else None,
+            insurance_currency=self.insurance_currency.upper() if self.insurance_currency else None,
             goods_items=tuple(
                 GoodsItemInput(
                     commodity_code=item.commodity_code,
