@@ -105,3 +105,16 @@ def test_printed_rates_round_trip_and_never_negative(amount, form, extra):
     value = expr.evaluate(value=D("1234.56"), quantity=lambda unit: D("10"))
     assert value >= 0
     assert parse_duty(expr.text) == expr
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789.,%$¢/ +-kgliterdozeachminaxFrFREE()", max_size=30))
+def test_any_text_parses_or_raises_a_parse_error(text):
+    from clearway.tariff.duty import DutyParseError
+
+    try:
+        expr = parse_duty(text)
+    except DutyParseError as error:
+        assert 0 <= error.position <= len(text)
+        return
+    assert all(c.rate >= 0 for c in expr.components)
