@@ -98,6 +98,8 @@ def test_qualified_component_parses_but_needs_an_officer():
     with pytest.raises(DutyNotComputable, match="on the case"):
         expr.evaluate(value=D("10"), quantity=qty(each="1"))
     assert parse_duty("6.5% on the entire set").computable
+    assert parse_duty("3.1¢/liter + 22.1¢/pf. liter on ethyl alcohol content").computable
+    assert not parse_duty("2.5% on the value of the lead content").computable
 
 
 def test_chapter_99_surcharge_and_references():

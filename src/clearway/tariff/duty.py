@@ -32,6 +32,9 @@ ZERO = Decimal(0)
 
 # Qualifiers that still mean the whole goods item, so the component stays computable.
 WHOLE_ITEM_QUALIFIERS = frozenset({"on the entire set", "on entire set"})
+# Qualifiers that only restate what the unit measures (proof litres are litres of alcohol; the supplementary
+# quantity of recording media is their recorded surface): computable from the declared quantity in that unit.
+UNIT_QUALIFIERS = {"pf. liter": frozenset({"on ethyl alcohol content"}), "m2": frozenset({"of recording surface"})}
 
 
 class DutyParseError(InvalidInput):
@@ -64,7 +67,12 @@ class DutyComponent:
 
     @property
     def computable(self) -> bool:
-        return self.qualifier is None or self.qualifier.lower() in WHOLE_ITEM_QUALIFIERS
+        if self.qualifier is None:
+            return True
+        qualifier = self.qualifier.lower()
+        if qualifier in WHOLE_ITEM_QUALIFIERS:
+            return True
+        return self.unit is not None and qualifier in UNIT_QUALIFIERS.get(self.unit.code, frozenset())
 
     def describe(self) -> str:
         rate = _fmt(self.rate)
@@ -125,7 +133,7 @@ class DutyExpression:
             return f"see {self.reference}"
         parts = [c.describe() for c in self.components]
         if self.includes_base:
-            parts.insert(0, "duty of the applicable subheading")
+            parts.insert(0, f"duty of {self.reference}")
         text = " + ".join(parts)
         if self.minimum:
             text += f" min {self.minimum.describe()}"
