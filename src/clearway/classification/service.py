@@ -1,0 +1,148 @@
+"""HS classification use cases: suggestions, the misclassification check for risk, training and evaluation."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from clearway.classification.model import HSClassifier, Params
+from clearway.classification.reference import load_nomenclature
+from clearway.classification.registry import ClassifierRegistry, ModelVersion
+from clearway.classification.text import hs6_of
+from clearway.classification.training import train_model
+from clearway.errors import InvalidInput, field_error
+
+MAX_DESCRIPTION = 500
+MAX_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class NomenclatureEntry:
+    code: str
+    description: str
+
+
+@dataclass(frozen=True)
+class CodeSuggestion:
+    hs_code: str
+    confidence: float
+    chapter: NomenclatureEntry
+    heading: NomenclatureEntry
+    subheading: NomenclatureEntry
+    why: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SuggestionResult:
+    description: str
+    model_version: str
+    suggestions: list[CodeSuggestion]
+
+
+@dataclass(frozen=True)
+class MisclassificationCheck:
+    """A "possible misclassification" risk factor: the declared code is far from what the description suggests."""
+
+    declared_code: str
+    suggested_codes: tuple[str, ...]
+    confidence: float
+    message: str
+
+
+# ---------------------------------------------------------------- the model, loaded once per process
+_model: HSClassifier | None = None
+_model_lock = threading.Lock()
+
+
+def get_model() -> HSClassifier:
+    """The active model (or the shipped one), loaded lazily once per process; thread-safe."""
+    global _model
+    if _model is None:
+        with _model_lock:
+            if _model is None:
+                _model = ClassifierRegistry().load_active()
+    return _model
+
+
+def set_model(model: HSClassifier | None) -> None:
+    """Replaces the process-wide model (after training, or in tests); None reloads at next use."""
+    global _model
+    with _model_lock:
+        _model = model
+
+
+def _entry(code: str) -> NomenclatureEntry:
+    return NomenclatureEntry(code=code, description=load_nomenclature().text(code))
+
+
+def suggest(*, description: str, limit: int = 5, model: HSClassifier | None = None) -> SuggestionResult:
+    """The `limit` most likely HS 2022 subheadings for a goods description, with confidence and reasons."""
+    text = (description or "").strip()
+    if not text:
+        raise InvalidInput("the goods description is empty", errors=[field_error("description", "must not be empty")])
+    if len(text) > MAX_DESCRIPTION:
+        raise InvalidInput("the goods description is too long",
+                           errors=[field_error("description", f"at most {MAX_DESCRIPTION} characters")])
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput("limit out of range", errors=[field_error("limit", f"between 1 and {MAX_LIMIT}")])
+    model = model or get_model()
+    suggestions = [
+        CodeSuggestion(hs_code=s.hs_code, confidence=s.confidence, chapter=_entry(s.hs_code[:2]),
+                       heading=_entry(s.hs_code[:4]), subheading=_entry(s.hs_code), why=s.why)
+        for s in model.suggest(text, limit=limit)
+    ]
+    return SuggestionResult(description=text, model_version=str(model.metadata.get("version") or "unversioned"),
+                            suggestions=suggestions)
+
+
+def check_declared_code(
+    description: str, hs_code: str, *, model: HSClassifier | None = None, min_confidence: float = 0.5
+) -> MisclassificationCheck | None:
+    """A misclassification factor when the declared code is far from what the description suggests, else None.
+
+    "Far" means the declared code's chapter appears nowhere among the five suggestions while the best suggestion
+    (in a different chapter) has at least `min_confidence`. A declared code whose heading matches any suggestion,
+    an unreadable code or an empty description gives None: the check only speaks when it is fairly sure.
+    """
+    declared = hs6_of(hs_code)
+    text = (description or "").strip()[:MAX_DESCRIPTION]
+    if declared is None or not text:
+        return None
+    model = model or get_model()
+    suggestions = model.suggest(text, limit=5)
+    if not suggestions:
+        return None
+    codes = tuple(s.hs_code for s in suggestions)
+    best = suggestions[0]
+    if any(c[:2] == declared[:2] for c in codes) or best.confidence < min_confidence:
+        return None
+    nomenclature = load_nomenclature()
+    message = (
+        f"Declared HS {declared[:4]}.{declared[4:]} ({nomenclature.text(declared[:4]) or 'unknown heading'}) "
+        f"does not fit the description '{text}': the classification assistant suggests "
+        f"{best.hs_code[:4]}.{best.hs_code[4:]} ({nomenclature.text(best.hs_code[:4])}) "
+        f"with {best.confidence:.0%} confidence; other candidates: "
+        + ", ".join(f"{c[:4]}.{c[4:]}" for c in codes[1:]) + "."
+    )
+    return MisclassificationCheck(declared_code=declared, suggested_codes=codes, confidence=best.confidence,
+                                  message=message)
+
+
+def train(
+    examples: Sequence[tuple[str, str]],
+    *,
+    corrections: Sequence[tuple[str, str]] = (),
+    params: Params | None = None,
+    evaluate: bool = True,
+    activate: bool = True,
+    registry: ClassifierRegistry | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ModelVersion:
+    """Trains a new model version on (description, code) examples plus officers' corrections and registers it."""
+    registry = registry or ClassifierRegistry()
+    model = train_model(examples, corrections=corrections, params=params, evaluate=evaluate, progress=progress)
+    version = registry.register(model, activate=activate)
+    if activate:
+        set_model(model)
+    return next(v for v in registry.versions() if v.version == version)

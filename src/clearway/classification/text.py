@@ -1,0 +1,56 @@
+"""Text normalisation for goods descriptions and tariff texts (pure)."""
+
+from __future__ import annotations
+
+import re
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_SPACES = re.compile(r"\s+")
+# Parcel-operator shorthand and spelling variants, spelled out so they meet the tariff's words.
+_SYNONYMS = {
+    "tshirt": "t shirt",
+    "tshirts": "t shirts",
+    "tee": "t shirt",
+    "tees": "t shirts",
+    "mens": "men",
+    "womens": "women",
+    "ladies": "women",
+    "lady": "women",
+    "girls": "girl",
+    "boys": "boy",
+    "kids": "children",
+    "childrens": "children",
+    "babys": "baby",
+    "pcs": "pieces",
+    "pc": "piece",
+    "edt": "eau de toilette perfume",
+    "edp": "eau de parfum perfume",
+    "w": "with",
+    "s s": "stainless steel",
+    "ss": "stainless steel",
+    "hdmi": "hdmi cable",
+    "usb": "usb",
+    "phone": "telephone phone",
+    "mobile": "mobile telephone",
+    "laptop": "laptop computer",
+    "tv": "television",
+    "pvc": "pvc plastic",
+    "led": "led light",
+    "lcd": "lcd display",
+    "poly": "polyester",
+    "acc": "accessory",
+    "accs": "accessories",
+}
+
+
+def normalize(text: str) -> str:
+    """Lower-cases, keeps letters and digits only, and spells out common shorthand."""
+    lowered = text.lower().replace("'", "").replace("’", "")
+    words = _NON_ALNUM.sub(" ", lowered).split()
+    return _SPACES.sub(" ", " ".join(_SYNONYMS.get(word, word) for word in words)).strip()
+
+
+def hs6_of(code: str) -> str | None:
+    """The 6-digit HS subheading of a declared code ("6109.10.00" -> "610910"), or None if it has fewer digits."""
+    digits = re.sub(r"\D", "", code or "")
+    return digits[:6] if len(digits) >= 6 else None

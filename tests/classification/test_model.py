@@ -1,0 +1,68 @@
+"""The classifier core: text normalisation, ranking, unseen codes from tariff texts, reasons, persistence, metrics."""
+
+from __future__ import annotations
+
+from clearway.classification.model import HSClassifier, Params, hs_accuracy
+from clearway.classification.text import hs6_of, normalize
+
+
+def test_normalize_spells_out_parcel_shorthand():
+    assert normalize("Mens Cotton T-Shirt!") == "men cotton t shirt"
+    assert normalize("tshirt") == "t shirt"
+    assert normalize("  ") == ""
+
+
+def test_hs6_of_reads_dotted_and_long_codes():
+    assert hs6_of("6109.10.00") == "610910"
+    assert hs6_of("6109100010") == "610910"
+    assert hs6_of("6109") is None
+    assert hs6_of("") is None
+
+
+def test_training_example_ranks_its_code_first(small_model):
+    suggestions = small_model.suggest("mens cotton tshirt", limit=5)
+    assert suggestions[0].hs_code == "610910"
+    assert len(suggestions) == 5
+    assert any("training example" in reason for reason in suggestions[0].why)
+    assert all(0.0 <= s.confidence <= 1.0 for s in suggestions)
+    assert [s.score for s in suggestions] == sorted((s.score for s in suggestions), reverse=True)
+
+
+def test_code_never_seen_in_training_comes_from_tariff_texts(small_model):
+    ranked = small_model.rank(["purebred breeding horses"], limit=5)[0]
+    assert ranked[0] == "010121"
+    suggestion = small_model.suggest("purebred breeding horses", limit=1)[0]
+    assert any("tariff text" in r or "nomenclature words" in r for r in suggestion.why)
+
+
+def test_noise_only_description_gives_no_suggestion(small_model):
+    assert small_model.suggest("!!!", limit=5) == []
+
+
+def test_rank_is_batched_consistently(small_model):
+    texts = ["dog food", "soldering iron", "leather handbag"]
+    assert small_model.rank(texts, limit=3) == [small_model.rank([t], limit=3)[0] for t in texts]
+    assert [r[0] for r in small_model.rank(texts, limit=1)] == ["230910", "851511", "420221"]
+
+
+def test_save_and_load_round_trip(small_model, tmp_path):
+    small_model.save(tmp_path / "m")
+    loaded = HSClassifier.load(tmp_path / "m")
+    assert loaded.rank(["dog food"], limit=5) == small_model.rank(["dog food"], limit=5)
+    assert loaded.params == small_model.params
+
+
+def test_params_round_trip_through_json_types():
+    params = Params(example_weights=(1.0, 0.1, 0.0))
+    assert Params.from_dict({**params.to_dict(), "example_weights": [1.0, 0.1, 0.0], "unknown": 1}) == params
+
+
+def test_hs_accuracy_reads_levels_from_the_ranked_hs6_list():
+    ranked = [["610910", "610990"], ["620520", "610910"], ["010121"]]
+    truth = ["610910", "610910", "020110"]
+    figures = hs_accuracy(ranked, truth)
+    assert figures["hs6_top1"] == round(1 / 3, 4)
+    assert figures["hs6_top5"] == round(2 / 3, 4)
+    assert figures["hs4_top1"] == round(1 / 3, 4)
+    assert figures["hs2_top1"] == round(1 / 3, 4)
+    assert figures["hs2_top5"] == round(2 / 3, 4)
