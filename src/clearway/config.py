@@ -49,6 +49,9 @@ class Settings(BaseSettings):
 
     demo: bool = False
     cors_origins: list[str] = Field(default_factory=list)
+    # Channel policy defaults of every office (docs/selectivity.md §8), e.g. '{"red_expected_pct": 3}';
+    # an office's own parameters (PUT /api/v1/risk/offices/{office}/policy) override them.
+    risk_policy: dict[str, float | int | bool | str] = Field(default_factory=dict)
 
     @field_validator("country_code")
     @classmethod

@@ -17,6 +17,7 @@ from clearway.declarations.service import ASSESS_JOB, RELEASE_JOB, SYSTEM, Actor
 from clearway.errors import Forbidden
 from clearway.revenue import service as revenue
 from clearway.risk import assessment as risk
+from clearway.risk import service as risk_service
 from clearway.workers.jobs import enqueue, handler
 
 
@@ -115,6 +116,10 @@ def decide(*, session: Session, user: User, declaration_id: str, decision: Decis
         assert decision.channel is not None
         new_channel = Channel(decision.channel)
         previous = decl.channel
+        # The channel policy's rules: a reason, and never below a mandatory profile's channel (Conflict).
+        risk_service.check_reroute(
+            session=session, declaration=decl, to=new_channel.value, reason=decision.reason, officer=user.username
+        )
         status = declarations.apply(
             session,
             decl,
