@@ -181,8 +181,8 @@ def _include_optional_routers(app: FastAPI) -> None:
     """Routers of domains that may not be present in every build (tariff, classification, web)."""
     import importlib
 
-    for module in ("clearway.tariff.views", "clearway.classification.views", "clearway.risk.views",
-                   "clearway.web.views"):
+    for module in ("clearway.tariff.views", "clearway.classification.views", "clearway.web.views",
+                   "clearway.revenue.views", "clearway.risk.views"):
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -17,6 +17,7 @@ DOMAIN_MODELS = (
     "clearway.tariff.models",
     "clearway.risk.models",
     "clearway.classification.models",
+    "clearway.revenue.models",
 )
 
 

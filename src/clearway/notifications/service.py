@@ -27,7 +27,7 @@ MESSAGES: dict[Status, tuple[str, str | None, str]] = {
         "Declaration {mrn}: red channel, physical examination intended.",
     ),
     Status.DOCUMENTS_REQUESTED: ("documents_requested", "06 DMSDOC", "Declaration {mrn}: documents required: {docs}."),
-    Status.AWAITING_PAYMENT: ("payment_required", "13 DMSTAX", "Declaration {mrn}: duties due before release."),
+    Status.AWAITING_PAYMENT: ("payment_required", "13 DMSTAX", "Declaration {mrn}: release waits: {reason}."),
     Status.CONTROL_COMPLETED: ("control_completed", None, "Declaration {mrn}: control completed, decision pending."),
     Status.RELEASED: ("released", "08 DMSROG", "Declaration {mrn}: goods released."),
     Status.REFUSED: ("refused", None, "Declaration {mrn}: release refused: {reason}"),
@@ -55,6 +55,7 @@ def for_transition(
         if entry is None:
             return
         kind, code, template = entry
+        code = (details or {}).get("notification_code", code)  # revenue: 14 DMSCPI insufficient deferment balance
     docs = "; ".join(f"{d['code']} {d['description']}" for d in (details or {}).get("documents", []))
     message = template.format(
         lrn=declaration.lrn,

@@ -68,7 +68,12 @@ def _release_if_settled(session: Session, decl: Declaration) -> Status | None:
     if not revenue.duties_settled(session=session, declaration=decl):
         if decl.status == Status.ASSESSED:
             return declarations.apply(
-                session, decl, Action.REQUIRE_PAYMENT, SYSTEM, reason="duties are not yet paid or guaranteed"
+                session,
+                decl,
+                Action.REQUIRE_PAYMENT,
+                SYSTEM,
+                reason=revenue.payment_reason(session, decl),
+                details=revenue.payment_details(session, decl),
             )
         return None
     return declarations.apply(session, decl, Action.RELEASE, SYSTEM, reason="green channel, duties settled")
@@ -133,7 +138,12 @@ def decide(*, session: Session, user: User, declaration_id: str, decision: Decis
             enqueue(session, RELEASE_JOB, {"declaration_id": decl.id})
     elif action == Action.RELEASE and not revenue.duties_settled(session=session, declaration=decl):
         declarations.apply(
-            session, decl, Action.REQUIRE_PAYMENT, SYSTEM, reason="duties are not yet paid or guaranteed"
+            session,
+            decl,
+            Action.REQUIRE_PAYMENT,
+            SYSTEM,
+            reason=revenue.payment_reason(session, decl),
+            details=revenue.payment_details(session, decl),
         )
     else:
         declarations.apply(session, decl, action, actor, reason=decision.reason)
