@@ -6,7 +6,7 @@ import pytest
 
 from clearway.classification import service, training
 from clearway.classification.model import HSClassifier
-from clearway.classification.reference import load_nomenclature
+from clearway.classification.reference import Nomenclature, load_nomenclature
 
 EXAMPLES = [
     ("mens cotton t-shirt", "610910"),
@@ -34,9 +34,19 @@ TARIFF_LINES = [
 ]
 
 
+# Chapters kept in the tests' nomenclature (the whole of it costs seconds per fit).
+CHAPTERS = {"01", "23", "33", "39", "42", "61", "62", "64", "82", "84", "85", "95"}
+
+
+def nomenclature_of(chapters: set[str]) -> Nomenclature:
+    full = load_nomenclature()
+    return Nomenclature(texts={c: t for c, t in full.texts.items() if c[:2] in chapters},
+                        subheadings=tuple(c for c in full.subheadings if c[:2] in chapters))
+
+
 @pytest.fixture(scope="session")
 def small_model() -> HSClassifier:
-    model = HSClassifier().fit(EXAMPLES, nomenclature=load_nomenclature(), tariff_lines=TARIFF_LINES)
+    model = HSClassifier().fit(EXAMPLES, nomenclature=nomenclature_of(CHAPTERS), tariff_lines=TARIFF_LINES)
     model.metadata = {"version": "test"}
     return model
 
@@ -50,8 +60,9 @@ def use_small_model(small_model):
 
 @pytest.fixture
 def few_tariff_lines(monkeypatch):
-    """Training in tests reads two tariff lines instead of the whole national tariff (speed)."""
+    """Training in tests reads two tariff lines and a few chapters instead of the whole tariff (speed)."""
     monkeypatch.setattr(training, "load_tariff_lines", lambda: list(TARIFF_LINES))
+    monkeypatch.setattr(training, "load_nomenclature", lambda: nomenclature_of(CHAPTERS))
 
 
 @pytest.fixture
