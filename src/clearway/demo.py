@@ -16,6 +16,7 @@ from clearway.db import Database
 from clearway.declarations import service as declarations
 from clearway.declarations.schemas import DeclarationIn
 from clearway.nomenclature import service as nomenclature
+from clearway.revenue.demo import load_demo_revenue, national_lines
 from clearway.workers.jobs import JobRunner
 from clearway.workers.registry import load_handlers
 
@@ -143,12 +144,15 @@ def load_demo(
                 eoris=list(demo.eoris),
                 full_name=demo.full_name,
             )
+        revenue_report = load_demo_revenue(session)
         session.commit()
         subheadings = nomenclature.subheadings(session=session)
         broker = users["broker"]
         lodged = 0
         for n in range(1, declarations_count + 1):
-            data = sample_declaration(f"DEMO-{n:04d}", declarant_eori=DEMO_USERS[0].eoris[n % 2], items=1 + n % 4)
+            data = national_lines(
+                sample_declaration(f"DEMO-{n:04d}", declarant_eori=DEMO_USERS[0].eoris[n % 2], items=1 + n % 4)
+            )
             declaration = DeclarationIn.model_validate(data, context={"hs_subheadings": subheadings})
             _, created = declarations.submit(
                 session=session,
@@ -163,5 +167,5 @@ def load_demo(
     logins = "\n".join(f"  {u.username:<11} {u.password:<18} {u.role}" for u in DEMO_USERS)
     return (
         f"Demo data loaded: {len(DEMO_USERS)} users, {lodged} declarations lodged, {ran} background jobs run.\n"
-        f"Logins (username, password, role):\n{logins}"
+        f"{revenue_report}\nLogins (username, password, role):\n{logins}"
     )

@@ -57,7 +57,8 @@ def _settings(session: Session) -> Any:
     return settings
 
 
-def _currency(session: Session) -> str:
+def national_currency(session: Session) -> str:
+    """The currency taxes are assessed and paid in (CLEARWAY_NATIONAL_CURRENCY)."""
     return str(_settings(session).national_currency).upper()
 
 
@@ -256,7 +257,7 @@ def assess(*, session: Session, declaration: Declaration, reason: str) -> None:
     decl = declaration
     if decl.accepted_at is None or _administered(session, decl) is not None:
         return
-    currency = _currency(session)
+    currency = national_currency(session)
     computed = _compute(session, decl, currency)
     previous = latest(session=session, declaration_id=decl.id)
     if previous is None or _signature(previous, currency) != computed.signature(currency):
@@ -371,7 +372,7 @@ def _reservations(session: Session, decl_id: str) -> dict[int, Decimal]:
 
 
 def position(*, session: Session, declaration: Declaration) -> Position:
-    currency = _currency(session)
+    currency = national_currency(session)
     administered = _administered(session, declaration)
     assessment = latest(session=session, declaration_id=declaration.id)
     payments = session.scalars(select(Payment.amount).where(Payment.declaration_id == declaration.id))
@@ -447,7 +448,7 @@ def _move(
 
 def _cover(session: Session, decl: Declaration, actor: tuple[str, str]) -> None:
     """Keeps the declaration's reservation equal to what it still owes (all or nothing per account)."""
-    currency = _currency(session)
+    currency = national_currency(session)
     current = position(session=session, declaration=decl)
     assessment = current.assessment
     target = ZERO
@@ -593,7 +594,7 @@ def record_payment(
     if user.role not in PAYMENT_ROLES:
         raise Forbidden(f"payments are recorded by customs officers or a payment system; you are {user.role}")
     decl = _lock(session, declaration_id, user)
-    national = _currency(session)
+    national = national_currency(session)
     existing = session.scalars(select(Payment).where(Payment.reference == reference)).first()
     if existing is not None:
         return _replayed(existing, decl.id, amount, currency), False
@@ -685,7 +686,7 @@ def create_account(
     """Opens a deferment account covering the declarations of `holder_eori` (as importer or declarant)."""
     if user.role != Role.ADMINISTRATOR:
         raise Forbidden(f"deferment accounts are opened by an administrator; you are {user.role}")
-    national = _currency(session)
+    national = national_currency(session)
     if (currency or national).upper() != national:
         raise InvalidInput(
             f"deferment accounts are kept in the national currency {national}",
@@ -722,7 +723,7 @@ def top_up(*, session: Session, user: User, number: str, amount: Decimal, note: 
     if user.role not in PAYMENT_ROLES:
         raise Forbidden(f"top-ups are recorded by customs officers or administrators; you are {user.role}")
     account = get_account(session=session, user=user, number=number, for_update=True)
-    _move(session, account, "top_up", amount, (user.username, user.role), _currency(session), note=note)
+    _move(session, account, "top_up", amount, (user.username, user.role), national_currency(session), note=note)
     _cover_waiting(session, account, (user.username, user.role))
     return account
 
