@@ -250,3 +250,253 @@ def score_command(
     )
     for factor in score.factors:
         typer.echo(f"  - {factor}")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Selectivity profiles, named lists, retraining on inspection results, the targeting report (risk/service.py).
+# Written by the risk-integration engineer; the commands above belong to the model engineer.
+
+profiles_app = typer.Typer(help="Selectivity profiles: list, create, test on past declarations, activate, retire.")
+lists_app = typer.Typer(help="Named lists used by selectivity profiles (watched importers, HS codes, AEO holders).")
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(lists_app, name="lists")
+
+
+@contextmanager
+def _session(*, write: bool = True):
+    from clearway.config import get_settings
+    from clearway.db import Database
+
+    settings = get_settings()
+    db = Database(settings.database_url, settings=settings)
+    try:
+        with _errors(), db.session() if write else db.read_session() as session:
+            yield session
+    finally:
+        db.dispose()
+
+
+def _who() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def _read_json(path: Path, argument: str):  # type: ignore[no-untyped-def]
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        _fail(f"{argument}: cannot read {path} ({exc.strerror or exc})")
+    except json.JSONDecodeError as exc:
+        _fail(f"{argument}: {path} is not valid JSON ({exc.msg} at line {exc.lineno})")
+
+
+def _parse_day(value: str | None, option: str):  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)")
+
+
+@profiles_app.command("list")
+def profiles_list(status: Annotated[str | None, typer.Option(help="draft, active or retired")] = None) -> None:
+    """List the profiles (newest version of each) with their live hit statistics."""
+    from clearway.risk import service
+
+    if status not in (None, "draft", "active", "retired"):
+        _fail(f"--status: unknown status {status!r}; expected draft, active or retired")
+    with _session(write=False) as session:
+        profiles = service.list_profiles(session=session, status=status)
+        stats = service.hit_statistics(session=session)
+    if not profiles:
+        typer.echo("No selectivity profile" + (f" is {status}." if status else " yet."))
+        return
+    for p in profiles:
+        s = stats.get((p.profile_id, p.version))
+        rate = f"{s.hit_rate:.0%}" if s and s.hit_rate is not None else "n/a"
+        typer.echo(
+            f"{p.profile_id}  v{p.version}  {p.status:<7} {p.channel:<6} prio {p.priority:>3}"
+            f"{'  MANDATORY' if p.mandatory else ''}  {p.name}  — hits {s.hits if s else 0}, "
+            f"inspected {s.inspected if s else 0}, with findings {s.with_findings if s else 0} (hit rate {rate})"
+        )
+
+
+@profiles_app.command("create")
+def profiles_create(
+    file: Annotated[Path, typer.Argument(help="JSON file with the profile (docs/selectivity.md).")],
+) -> None:
+    """Validate and store a new profile as a draft (version 1)."""
+    from clearway.risk import service
+
+    data = _read_json(file, "FILE")
+    with _session() as session:
+        profile = service.create_profile(session=session, data=data, by=_who())
+        session.commit()
+    typer.echo(f"Created selectivity profile {profile.profile_id} '{profile.name}' (version 1, draft).")
+    typer.echo(f"Test it with `clearway risk profiles test {profile.profile_id} --since YYYY-MM-DD`, then activate it.")
+
+
+@profiles_app.command("test")
+def profiles_test(
+    profile_id: Annotated[str, typer.Argument(help="Profile id, e.g. rp-1a2b3c4d.")],
+    since: Annotated[str, typer.Option("--since", help="First day (YYYY-MM-DD) of accepted declarations.")],
+    until: Annotated[str | None, typer.Option("--until", help="Last day included (default today).")] = None,
+    version: Annotated[int | None, typer.Option(help="Version to test (default the newest).")] = None,
+) -> None:
+    """How many past declarations the profile would have hit, and how many of those were found fraudulent."""
+    from clearway.risk import service
+
+    start, end = _parse_day(since, "--since"), _parse_day(until, "--until")
+    with _session(write=False) as session:
+        result = service.backtest_profile(
+            session=session, profile_id=profile_id, since=start, until=end, version=version
+        )
+    pct = lambda v: "n/a" if v is None else f"{v:.0%}"  # noqa: E731
+    typer.echo(
+        f"Profile {result.profile_id} version {result.version} would have hit {result.hits} of "
+        f"{result.declarations} declarations accepted since {start} ({result.share:.1%})."
+    )
+    typer.echo(
+        f"Of those hits {result.hits_with_known_outcome} were inspected and {result.hits_with_fraud} had findings "
+        f"(precision {pct(result.precision)}; recall {pct(result.recall)} of {result.known_frauds} known frauds)."
+    )
+    if result.sample_hits:
+        typer.echo("Sample of hits: " + ", ".join(result.sample_hits))
+
+
+@profiles_app.command("activate")
+def profiles_activate(
+    profile_id: Annotated[str, typer.Argument(help="Profile id.")],
+    version: Annotated[int | None, typer.Option(help="Version (default the newest draft).")] = None,
+) -> None:
+    """Activate a profile version; the previously active version is retired."""
+    from clearway.risk import service
+
+    with _session() as session:
+        profile = service.activate_profile(session=session, profile_id=profile_id, by=_who(), version=version)
+        session.commit()
+    typer.echo(f"Selectivity profile {profile.profile_id} version {profile.version} '{profile.name}' is now active.")
+
+
+@profiles_app.command("retire")
+def profiles_retire(
+    profile_id: Annotated[str, typer.Argument(help="Profile id.")],
+    version: Annotated[int | None, typer.Option(help="Version (default every version not yet retired).")] = None,
+) -> None:
+    """Retire a profile (it no longer selects declarations; its history and statistics stay)."""
+    from clearway.risk import service
+
+    with _session() as session:
+        versions = service.retire_profile(session=session, profile_id=profile_id, by=_who(), version=version)
+        session.commit()
+    typer.echo(f"Selectivity profile {profile_id}: retired version(s) {', '.join(map(str, versions))}.")
+
+
+@lists_app.command("show")
+def lists_show(name: Annotated[str | None, typer.Argument(help="List name; none: every list.")] = None) -> None:
+    """Show a named list (or the names and sizes of all lists)."""
+    from clearway.risk import service
+
+    with _session(write=False) as session:
+        if name is None:
+            for item in service.all_lists(session=session):
+                typer.echo(f"{item.name}  {len(item.entries)} entries  revision {item.revision}  by {item.updated_by}")
+            return
+        item = service.get_list(session=session, name=name)
+    typer.echo(f"{item.name} (revision {item.revision}, {len(item.entries)} entries)")
+    for entry in item.entries:
+        typer.echo(f"  {entry}")
+
+
+@lists_app.command("set")
+def lists_set(
+    name: Annotated[str, typer.Argument(help="List name, e.g. watched_importers.")],
+    file: Annotated[Path, typer.Argument(help="Text file, one entry a line (or a JSON array).")],
+) -> None:
+    """Create or replace a named list from a file."""
+    from clearway.risk import service
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"FILE: cannot read {file} ({exc.strerror or exc})")
+    entries = json.loads(text) if text.lstrip().startswith("[") else text.splitlines()
+    with _session() as session:
+        item = service.put_list(session=session, name=name, entries=entries, by=_who())
+        session.commit()
+    typer.echo(f"Named list {item.name} now has {len(item.entries)} entries (revision {item.revision}).")
+
+
+@app.command("retrain")
+def retrain_command(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Base training file (KCS CSV); default: the shipped KCS data.")
+    ] = None,
+    base: Annotated[bool, typer.Option(help="Use base training data; --no-base: only Clearway's inspections.")] = True,
+    registry: RegistryOption = None,
+) -> None:
+    """Train a new model version on the base data plus Clearway's inspected declarations, register and activate it."""
+    from clearway.config import get_settings
+    from clearway.risk import service
+
+    root = registry or service.registry_root(get_settings())
+    with _session(write=False) as session, _progress() as progress:
+        result = service.retrain(
+            session=session,
+            registry_dir=root,
+            base_data=(data or service.SHIPPED_TRAINING_DATA) if base else None,
+            progress=progress,
+        )
+    typer.echo(
+        f"Trained risk model {result['version']} on {result['rows']} goods items: {result['base_rows']} from the base "
+        f"data and {result['clearway_rows']} from Clearway's inspected declarations ({result['clearway_frauds']} "
+        f"with fraud); fraud rate {result['fraud_rate']:.1%}."
+    )
+    typer.echo(
+        f"Version {result['version']} is now active (registry {result['registry']}); "
+        "`clearway risk rollback` goes back."
+    )
+
+
+@app.command("report")
+def report_command(
+    since: Annotated[str, typer.Option("--since", help="First day (YYYY-MM-DD).")],
+    until: Annotated[str | None, typer.Option("--until", help="Last day included (default today).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Targeting report: channel shares, red/yellow precision, random-sample hit rate, weekly profile hit rates."""
+    from clearway.risk import service
+
+    start, end = _parse_day(since, "--since"), _parse_day(until, "--until")
+    with _session(write=False) as session:
+        figures = service.report(session=session, since=start, until=end)
+    if as_json:
+        typer.echo(json.dumps(figures))
+        return
+    pct = lambda v: "n/a" if v is None else f"{v:.1%}"  # noqa: E731
+    typer.echo(f"{figures['declarations']} declarations assessed from {figures['since']} to {figures['until']}.")
+    typer.echo(
+        "Channels: " + ", ".join(f"{c} {v['declarations']} ({pct(v['share'])})" for c, v in figures["channels"].items())
+    )
+    for lane in ("red", "yellow"):
+        f = figures[lane]
+        typer.echo(
+            f"{lane.capitalize()} precision {pct(f['precision'])} ({f['with_findings']} of {f['inspected']} inspected)"
+        )
+    r = figures["random"]
+    typer.echo(
+        f"Random-sample hit rate {pct(r['hit_rate'])} ({r['with_findings']} of {r['inspected']} inspected): "
+        "the unbiased baseline"
+    )
+    for p in figures["profiles"]:
+        typer.echo(
+            f"  {p['week']}  {p['profile_id']} v{p['version']} {p['name'] or ''}: hits {p['hits']}, "
+            f"inspected {p['inspected']}, with findings {p['with_findings']} (hit rate {pct(p['hit_rate'])})"
+        )
+    typer.echo(
+        f"Model in use: {figures['model_version_active']}; versions in the period: {figures['model_versions_used']}"
+    )
