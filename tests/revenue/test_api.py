@@ -227,6 +227,13 @@ def test_inspection_finding_reassessment_produces_a_refund(client, people, tarif
     assert D(body["refund_due"]) == D("181.50") and body["settled"] is True
     released = client.post(url, json={"decision": "release"}, headers=people.headers(officer))
     assert released.json()["status"] == "released"
+    refunds = f"/api/v1/declarations/{decl['id']}/refunds"
+    too_much = client.post(refunds, json={"amount": "200.00", "reference": "REF-6"}, headers=people.headers(officer))
+    assert too_much.status_code == 422 and "USD 181.50" in too_much.json()["detail"]
+    refund = client.post(refunds, json={"amount": "181.50", "reference": "REF-6"}, headers=people.headers(officer))
+    assert refund.status_code == 201 and D(refund.json()["refund_due"]) == 0 and D(refund.json()["paid"]) == 0
+    again = client.post(refunds, json={"amount": "181.50", "reference": "REF-6"}, headers=people.headers(officer))
+    assert again.status_code == 200 and len(again.json()["payments"]) == 2
 
 
 def test_officer_release_waits_for_payment_of_additional_revenue(client, people, tariff_loaded):
@@ -286,3 +293,21 @@ def test_without_a_tariff_revenue_is_not_administered(client, people):
     assert decl["status"] == "released"
     body = revenue(client, people, broker, decl["id"])
     assert body["administered"] is False and body["assessment"] is None and "no tariff is loaded" in body["message"]
+
+
+def test_a_cancelled_declaration_frees_its_reservation_for_the_next_one(client, people, tariff_loaded):
+    broker, admin = people.create("declarant"), people.create("administrator")
+    open_account(client, people, admin, eori(broker), "1100")
+    first = lodge(client, people, broker, declaration("REV-12", broker, description=" CONTROL-YELLOW"))
+    assert first["status"] == "documentary_check"
+    assert D(revenue(client, people, broker, first["id"])["guaranteed"]) == TOTAL
+    cancelled = client.post(f"/api/v1/declarations/{first['id']}/cancellation", json={"reason": "wrong shipment"},
+                            headers=people.headers(broker))
+    assert cancelled.json()["status"] == "cancelled"
+    second = lodge(client, people, broker, declaration("REV-13", broker))
+    assert second["status"] == "released"
+    account = client.get("/api/v1/guarantees/DAN-0001", headers=people.headers(admin)).json()
+    assert [(m["kind"], m["declaration_id"]) for m in account["movements"]] == [
+        ("reservation", first["id"]), ("release", first["id"]), ("reservation", second["id"])
+    ]
+    assert D(account["used"]) == TOTAL

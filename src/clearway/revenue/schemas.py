@@ -26,6 +26,11 @@ class PaymentIn(Strict):
     received_at: datetime | None = Field(default=None, description="When the money was received; default now")
 
 
+class RefundIn(Strict):
+    amount: Amount
+    reference: Reference = Field(description="The refund's own reference; a retry with it is harmless")
+
+
 class PaymentOut(BaseModel):
     id: int
     declaration_id: str

@@ -479,6 +479,7 @@ def _cover(session: Session, decl: Declaration, actor: tuple[str, str]) -> None:
         return
     for account in _accounts_for(session, decl):
         session.refresh(account, with_for_update=True)
+        _release_stale(session, account, actor)
         if available(account, currency) >= target:
             _move(
                 session,
@@ -491,6 +492,33 @@ def _cover(session: Session, decl: Declaration, actor: tuple[str, str]) -> None:
                 note=f"duties on {decl.mrn or decl.lrn}",
             )
             return
+
+
+def _release_stale(session: Session, account: GuaranteeAccount, actor: tuple[str, str]) -> None:
+    """Frees what the account still reserves for declarations that ended without release (cancelled, refused...)."""
+    ended = [status.value for status in FINAL - {Status.RELEASED}]
+    rows = session.execute(
+        select(GuaranteeMovement.declaration_id, GuaranteeMovement.kind, GuaranteeMovement.amount)
+        .join(Declaration, Declaration.id == GuaranteeMovement.declaration_id)
+        .where(GuaranteeMovement.account_id == account.id, Declaration.status.in_(ended))
+    )
+    open_: dict[str, Decimal] = {}
+    for declaration_id, kind, amount in rows:
+        sign = 1 if kind == "reservation" else -1
+        open_[declaration_id] = open_.get(declaration_id, ZERO) + sign * Decimal(amount)
+    currency = national_currency(session)
+    for declaration_id, amount in open_.items():
+        if amount > 0:
+            _move(
+                session,
+                account,
+                "release",
+                amount,
+                actor,
+                currency,
+                declaration_id=declaration_id,
+                note="declaration ended without release",
+            )
 
 
 def payment_details(session: Session, declaration: Declaration) -> dict[str, Any]:
@@ -641,6 +669,46 @@ def record_payment(
     return payment, True
 
 
+def record_refund(
+    *, session: Session, user: User, declaration_id: str, amount: Decimal, reference: str
+) -> tuple[Payment, bool]:
+    """Records money paid back to the trader after a re-assessment lowered what is due (at most the refund due)."""
+    if user.role not in PAYMENT_ROLES:
+        raise Forbidden(f"refunds are recorded by customs officers or a payment system; you are {user.role}")
+    decl = _lock(session, declaration_id, user)
+    national = national_currency(session)
+    existing = session.scalars(select(Payment).where(Payment.reference == reference)).first()
+    if existing is not None:
+        return _replayed(existing, decl.id, -amount, national), False
+    due = position(session=session, declaration=decl).refund_due
+    if amount > due:
+        raise InvalidInput(
+            f"the refund due on this declaration is {_fmt(due, national)}; {_fmt(amount, national)} is more",
+            errors=[field_error("amount", f"at most {due}")],
+        )
+    refund = Payment(
+        declaration_id=decl.id,
+        amount=-_money(amount, national),
+        currency=national,
+        method="refund",
+        reference=reference,
+        received_at=utcnow(),
+        recorded_by=user.username,
+    )
+    session.add(refund)
+    session.flush()
+    audit(
+        session=session,
+        actor=user.username,
+        role=user.role,
+        action="revenue.refund",
+        entity_type="declaration",
+        entity_id=decl.id,
+        details={"amount": str(amount), "currency": national, "reference": reference},
+    )
+    return refund, True
+
+
 def _replayed(existing: Payment, declaration_id: str, amount: Decimal, currency: str) -> Payment:
     if (
         existing.declaration_id == declaration_id
@@ -723,6 +791,7 @@ def top_up(*, session: Session, user: User, number: str, amount: Decimal, note: 
     if user.role not in PAYMENT_ROLES:
         raise Forbidden(f"top-ups are recorded by customs officers or administrators; you are {user.role}")
     account = get_account(session=session, user=user, number=number, for_update=True)
+    _release_stale(session, account, (user.username, user.role))
     _move(session, account, "top_up", amount, (user.username, user.role), national_currency(session), note=note)
     _cover_waiting(session, account, (user.username, user.role))
     return account
@@ -735,6 +804,8 @@ def _cover_waiting(session: Session, account: GuaranteeAccount, actor: tuple[str
         .where(Declaration.status == Status.AWAITING_PAYMENT)
         .where((Declaration.importer_eori == account.holder_eori) | (Declaration.declarant_eori == account.holder_eori))
         .order_by(Declaration.submitted_at)
+        # A declaration locked by a payment in progress is covered by that payment's own transaction.
+        .with_for_update(skip_locked=True)
     )
     for decl in waiting:
         _cover(session, decl, actor)

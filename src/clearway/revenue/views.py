@@ -14,6 +14,7 @@ from clearway.revenue.schemas import (
     MovementOut,
     PaymentIn,
     PaymentOut,
+    RefundIn,
     RevenueOut,
     TaxLineOut,
     TopUpIn,
@@ -131,6 +132,26 @@ def record_payment(
         method=body.method,
         reference=body.reference,
         received_at=body.received_at,
+    )
+    session.commit()
+    if not created:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+    return _revenue(reader, user, declaration_id)
+
+
+@router.post(
+    "/declarations/{declaration_id}/refunds",
+    response_model=RevenueOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "A retry with a known reference: nothing new is recorded"}},
+)
+def record_refund(
+    declaration_id: str, body: RefundIn, user: CurrentUser, session: DbSession, reader: ReadSession, response: Response
+) -> RevenueOut:
+    """Records a refund of what was paid beyond the latest assessment (customs officer or a payment system)."""
+    _, created = service.record_refund(
+        session=session, user=user, declaration_id=declaration_id, amount=body.amount, reference=body.reference
     )
     session.commit()
     if not created:
