@@ -141,10 +141,10 @@ def assess(*, session: Session, declaration: Declaration, settings: Any) -> Chan
         context.update(score=round(top.probability, 6), value_at_risk=str(value_at_risk))
         context["items"] = _item_facts(model, records, scores)
     lists = risk.current_lists(session=session)
-    eoris = {e for e in ((doc.get("importer") or {}).get("eori"), (doc.get("declarant") or {}).get("eori")) if e}
-    trusted = (
-        bool(eoris & lists.exact(risk.TRUSTED_TRADERS_LIST)) if risk.TRUSTED_TRADERS_LIST in lists.names() else False
-    )
+    parties = ((doc.get("importer") or {}).get("eori"), (doc.get("declarant") or {}).get("eori"))
+    eoris = {rules.normalize_text(e, "code") for e in parties if e}
+    aeo = lists.exact(risk.TRUSTED_TRADERS_LIST) if risk.TRUSTED_TRADERS_LIST in lists.names() else frozenset()
+    trusted = bool(eoris & aeo)
     context["trusted_trader"] = trusted
     context["prior_findings"] = risk.prior_findings(
         session=session, importer_eori=declaration.importer_eori, exclude=declaration.id
