@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 import matplotlib
@@ -53,9 +53,22 @@ def _attr(value: str) -> str:
     return value.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
+def _pad(points: tuple[tuple[datetime, int, int], ...], bucket: str) -> list[tuple[datetime, int, int]]:
+    """At least a day of hours (or two weeks of days), so one busy bucket does not fill the whole picture."""
+    wanted = 24 if bucket == "hour" else 14
+    padded = list(points)
+    if not padded:
+        return padded
+    step = timedelta(hours=1) if bucket == "hour" else timedelta(days=1)
+    while len(padded) < wanted:
+        padded.insert(0, (padded[0][0] - step, 0, 0))
+    return padded
+
+
 @lru_cache(maxsize=64)
 def flow_chart(points: tuple[tuple[datetime, int, int], ...], bucket: str) -> bytes:
     """Lodged and released declarations per hour or per day, as grouped bars."""
+    points = _pad(points, bucket)
     with _LOCK:
         fig = _figure(7.2, 2.6)
         ax = fig.add_subplot()
@@ -64,12 +77,13 @@ def flow_chart(points: tuple[tuple[datetime, int, int], ...], bucket: str) -> by
         width = 0.42
         ax.bar([x - width / 2 for x in xs], [p[1] for p in points], width, color=LODGED, label="Lodged")
         ax.bar([x + width / 2 for x in xs], [p[2] for p in points], width, color=RELEASED, label="Released")
-        step = max(1, len(points) // 8)
-        fmt = "%d %b %H:00" if bucket == "hour" else "%d %b"
-        ax.set_xticks(xs[::step], [p[0].strftime(fmt) for p in points][::step])
+        step = max(1, len(points) // 6)
+        fmt = "%H:00" if bucket == "hour" else "%d %b"
+        labels = [p[0].strftime("%d %b %H:00" if bucket == "hour" and i == 0 else fmt) for i, p in enumerate(points)]
+        ax.set_xticks(xs[::step], labels[::step])
         ax.yaxis.get_major_locator().set_params(integer=True)
         ax.set_ylabel(f"declarations per {bucket}", color=MUTED, fontsize=9)
-        ax.legend(frameon=False, fontsize=9, loc="upper left", ncols=2)
+        ax.legend(frameon=False, fontsize=9, loc="lower left", bbox_to_anchor=(0, 1), ncols=2)
         return _svg(fig, f"Declarations lodged and released per {bucket}")
 
 
@@ -77,7 +91,7 @@ def flow_chart(points: tuple[tuple[datetime, int, int], ...], bucket: str) -> by
 def bars_chart(items: tuple[tuple[str, int, str], ...], title: str) -> bytes:
     """Horizontal bars: (label, value, colour)."""
     with _LOCK:
-        fig = _figure(4.6, 0.34 * max(len(items), 2) + 0.5)
+        fig = _figure(3.6, 0.36 * max(len(items), 3) + 0.4)
         ax = fig.add_subplot()
         _style(ax)
         ax.grid(axis="y", visible=False)
@@ -85,10 +99,10 @@ def bars_chart(items: tuple[tuple[str, int, str], ...], title: str) -> bytes:
         labels = [i[0] for i in items][::-1]
         values = [i[1] for i in items][::-1]
         bars = ax.barh(labels, values, color=[i[2] for i in items][::-1], height=0.62)
-        ax.bar_label(bars, padding=3, fontsize=9, color=INK)
+        ax.bar_label(bars, padding=3, fontsize=10, color=INK)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.margins(x=0.12)
-        ax.tick_params(axis="y", colors=INK, length=0)
+        ax.tick_params(axis="y", colors=INK, length=0, labelsize=10)
         return _svg(fig, title)
 
 
