@@ -146,11 +146,13 @@ def assess(*, session: Session, declaration: Declaration, settings: Any) -> Chan
     aeo = lists.exact(risk.TRUSTED_TRADERS_LIST) if risk.TRUSTED_TRADERS_LIST in lists.names() else frozenset()
     trusted = bool(eoris & aeo)
     context["trusted_trader"] = trusted
-    context["prior_findings"] = risk.prior_findings(
-        session=session, importer_eori=declaration.importer_eori, exclude=declaration.id
-    )
+    profiles = risk.active_profiles(session=session)
+    if any(risk.uses_field(p, "context.prior_findings") for p in profiles):  # a query: only when a profile asks
+        context["prior_findings"] = risk.prior_findings(
+            session=session, importer_eori=declaration.importer_eori, exclude=declaration.id
+        )
     day = (declaration.accepted_at or declaration.submitted_at).date()
-    hits = rules.evaluate_profiles(doc, context, risk.active_profiles(session=session), lists, on=day)
+    hits = rules.evaluate_profiles(doc, context, profiles, lists, on=day)
     decision = risk.decide_under_budget(
         session=session,
         office=declaration.office_of_lodgement,
@@ -166,11 +168,11 @@ def assess(*, session: Session, declaration: Declaration, settings: Any) -> Chan
                 model_score.model_version, model_score.probability, model_score.value_at_risk, currency, factors
             )
         )
-    record = risk.store_decision(
+    decision_id = risk.store_decision(
         session=session, declaration=declaration, decision=decision, factors=factors, context=context, reasons=reasons
     )
     details = {
-        "decision_id": record.id,
+        "decision_id": decision_id,
         "cause": decision.cause,
         "score": decision.score,
         "model_version": decision.model_version,

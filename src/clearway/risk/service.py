@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, get_args
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -406,6 +406,35 @@ def active_profiles(*, session: Session) -> list[SelectivityProfile]:
     return [_profile_cache[(pid, v)] for pid, v in keys if (pid, v) in _profile_cache]
 
 
+_fields_cache: dict[tuple[str, int], frozenset[str]] = {}
+
+
+def _criteria_fields(criteria: Any) -> frozenset[str]:
+    fields: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            if isinstance(node.get("field"), str):
+                fields.add(node["field"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(criteria)
+    return frozenset(fields)
+
+
+def uses_field(profile: SelectivityProfile, field: str) -> bool:
+    """Whether the profile's criteria read `field` (e.g. a fact that costs a query to compute)."""
+    key = (profile.profile_id, profile.version)  # a version's content never changes
+    fields = _fields_cache.get(key)
+    if fields is None:
+        fields = _fields_cache[key] = _criteria_fields(profile.criteria)
+    return field in fields
+
+
 def current_lists(*, session: Session) -> rules.NamedLists:
     """Every named list as the rule engine reads it, rebuilt only when a list changed."""
     key = tuple(sorted((n, int(r)) for n, r in session.execute(select(RiskList.name, RiskList.revision))))
@@ -454,48 +483,57 @@ def store_decision(
     factors: list[str],
     context: Mapping[str, Any],
     reasons: list[str],
-) -> ChannelDecisionRecord:
-    """Stores a channel decision and one row per profile hit."""
+) -> int:
+    """Stores a channel decision and one row per profile hit (Core inserts: this runs for every declaration).
+
+    Returns the decision's id.
+    """
     now = utcnow()
     data = decision.to_dict()
-    record = ChannelDecisionRecord(
-        declaration_id=declaration.id,
-        declaration_version=declaration.version,
-        office=declaration.office_of_lodgement,
-        channel=decision.channel,
-        cause=decision.cause,
-        model_version=decision.model_version,
-        score=decision.score,
-        value_at_risk=decision.value_at_risk,
-        rule_hits=data["rule_hits"],
-        reasons=reasons,
-        factors=list(factors),
-        context=dict(context),
-        random_selection=decision.random_selection,
-        random_channel=decision.random_channel,
-        random_inclusion_probability=decision.random_inclusion_probability,
-        trusted_trader=decision.trusted_trader,
-        budget_overrun=decision.budget_overrun,
-        budget_limited=decision.budget_limited,
-        thresholds=data["thresholds"],
-        policy_version=decision.policy_version,
-        policy_params=data["policy_params"],
-        decided_at=now,
-    )
-    session.add(record)
-    session.flush()
-    for hit in decision.rule_hits:
-        session.add(
-            RuleHitRecord(
-                decision_id=record.id,
-                declaration_id=declaration.id,
-                profile_id=hit.profile_id,
-                version=hit.version,
-                channel=hit.channel,
-                decided_at=now,
-            )
+    decision_id = session.execute(
+        insert(ChannelDecisionRecord)
+        .values(
+            declaration_id=declaration.id,
+            declaration_version=declaration.version,
+            office=declaration.office_of_lodgement,
+            channel=decision.channel,
+            cause=decision.cause,
+            model_version=decision.model_version,
+            score=decision.score,
+            value_at_risk=decision.value_at_risk,
+            rule_hits=data["rule_hits"],
+            reasons=reasons,
+            factors=list(factors),
+            context=dict(context),
+            random_selection=decision.random_selection,
+            random_channel=decision.random_channel,
+            random_inclusion_probability=decision.random_inclusion_probability,
+            trusted_trader=decision.trusted_trader,
+            budget_overrun=decision.budget_overrun,
+            budget_limited=decision.budget_limited,
+            thresholds=data["thresholds"],
+            policy_version=decision.policy_version,
+            policy_params=data["policy_params"],
+            decided_at=now,
         )
-    return record
+        .returning(ChannelDecisionRecord.id)
+    ).scalar_one()
+    if decision.rule_hits:
+        session.execute(
+            insert(RuleHitRecord),
+            [
+                {
+                    "decision_id": decision_id,
+                    "declaration_id": declaration.id,
+                    "profile_id": hit.profile_id,
+                    "version": hit.version,
+                    "channel": hit.channel,
+                    "decided_at": now,
+                }
+                for hit in decision.rule_hits
+            ],
+        )
+    return int(decision_id)
 
 
 def store_forced_decision(
