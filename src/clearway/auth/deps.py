@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 import jwt
@@ -21,17 +22,19 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 SESSION_COOKIE = "clearway_token"
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no I/O of their own are `async`: FastAPI then calls them on the event loop instead of
+# handing each one to the thread pool (a thread switch per dependency per request).
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """A session per request; the view commits its use case once, anything uncommitted is rolled back."""
     with request.app.state.db.session() as session:
         yield session
 
 
-def get_read_session(request: Request) -> Iterator[Session]:
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
     """A session for reading (GET requests, rendering after a use case committed, authentication)."""
     with request.app.state.db.read_session() as session:
         yield session
@@ -42,9 +45,33 @@ ReadSession = Annotated[Session, Depends(get_read_session)]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 
+# Who is behind a credential, remembered briefly so a request does not pay two queries to know it; a disabled
+# account loses access within PRINCIPAL_TTL seconds. Entries are detached, fully loaded User objects (read-only).
+PRINCIPAL_TTL = 30.0
+
+
+def _principals(request: Request) -> dict[str, tuple[float, User]]:
+    cache: dict[str, tuple[float, User]] = request.app.state.__dict__.setdefault("principals", {})
+    return cache
+
+
+def _remembered(request: Request, credential: str) -> User | None:
+    entry = _principals(request).get(credential)
+    if entry is None or entry[0] < time.monotonic():
+        return None
+    return entry[1]
+
+
+def _remember(request: Request, credential: str, user: User) -> User:
+    cache = _principals(request)
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[credential] = (time.monotonic() + PRINCIPAL_TTL, user)
+    return user
+
+
 def get_current_user(
     request: Request,
-    session: ReadSession,
     settings: AppSettings,
     token: Annotated[str | None, Security(oauth2)] = None,
     api_key: Annotated[str | None, Security(api_key_header)] = None,
@@ -52,11 +79,8 @@ def get_current_user(
     """The user behind a bearer token, an API key or the workbench's session cookie."""
     token = token or request.cookies.get(SESSION_COOKIE)
     if api_key:
-        user = service.user_for_api_key(session=session, key=api_key)
-        if user is None:
-            raise Unauthenticated("the API key is unknown or revoked")
-        session.commit()
-        return user
+        credential = "key:" + api_key
+        return _remembered(request, credential) or _remember(request, credential, _user_for_key(request, api_key))
     if not token:
         raise Unauthenticated("send a bearer token (POST /api/v1/auth/token) or an X-API-Key header")
     try:
@@ -65,11 +89,25 @@ def get_current_user(
         raise Unauthenticated("the access token has expired; request a new one") from None
     except jwt.InvalidTokenError:
         raise Unauthenticated("the access token is invalid") from None
-    user = session.get(User, int(claims["sub"])) if str(claims["sub"]).isdigit() else None
-    if user is None or not user.active:
-        raise Unauthenticated("the account behind this token no longer exists or is disabled")
-    session.commit()  # end the read snapshot: what the request reads next must see what it commits meanwhile
-    return user
+    return _remembered(request, token) or _remember(request, token, _user_for_token(request, claims))
+
+
+def _user_for_key(request: Request, api_key: str) -> User:
+    with request.app.state.db.read_session() as session:
+        user = service.user_for_api_key(session=session, key=api_key)
+        if user is None:
+            raise Unauthenticated("the API key is unknown or revoked")
+        _ = user.eoris
+        return user
+
+
+def _user_for_token(request: Request, claims: dict[str, object]) -> User:
+    with request.app.state.db.read_session() as session:
+        user = session.get(User, int(str(claims["sub"]))) if str(claims["sub"]).isdigit() else None
+        if user is None or not user.active:
+            raise Unauthenticated("the account behind this token no longer exists or is disabled")
+        _ = user.eoris
+        return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

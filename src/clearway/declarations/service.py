@@ -162,7 +162,7 @@ def submit(
     decl.mrn = domain.new_mrn(country_code, now.year)
     decl.accepted_at = now
     apply(session, decl, Action.ACCEPT, SYSTEM, details={"mrn": decl.mrn})
-    revenue.assess(session=session, declaration=decl, reason="acceptance")
+    # Taxes and risk are assessed by the job, off the intake path (ASYCUDA's "assessed" step).
     enqueue(session, ASSESS_JOB, {"declaration_id": decl.id})
     return decl, True
 

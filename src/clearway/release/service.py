@@ -35,6 +35,7 @@ def assess(*, session: Session, declaration_id: str) -> Status | None:
     decl = _locked(session, declaration_id)
     if decl is None or decl.status != Status.ACCEPTED:
         return None  # amended, cancelled or already assessed meanwhile
+    revenue.assess(session=session, declaration=decl, reason="acceptance")
     decision = risk.decide_channel(session=session, declaration=decl)
     status = declarations.apply(
         session,

@@ -118,33 +118,51 @@ def _config_errors(c: PolicyConfig) -> list[dict[str, str]]:
 
     for name in ("red_expected_pct", "yellow_expected_pct", "red_random_pct", "yellow_random_pct"):
         value = getattr(c, name)
-        need(isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 100,
-             name, "expected a percentage between 0 and 100")
+        need(
+            isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 100,
+            name,
+            "expected a percentage between 0 and 100",
+        )
     if not errors:
         need(c.red_random_pct <= c.red_expected_pct, "red_random_pct", "exceeds red_expected_pct")
         need(c.yellow_random_pct <= c.yellow_expected_pct, "yellow_random_pct", "exceeds yellow_expected_pct")
-        need(c.red_expected_pct + c.yellow_expected_pct <= 100, "yellow_expected_pct",
-             "red and yellow expected rates add up to more than 100%")
+        need(
+            c.red_expected_pct + c.yellow_expected_pct <= 100,
+            "yellow_expected_pct",
+            "red and yellow expected rates add up to more than 100%",
+        )
     need(c.mode in ("quota", "threshold"), "mode", "expected 'quota' or 'threshold'")
     need(c.rank_by in ("probability", "expected_value"), "rank_by", "expected 'probability' or 'expected_value'")
     high = 1.0 if c.rank_by == "probability" else math.inf
     for name in ("red_score_threshold", "yellow_score_threshold"):
         value = getattr(c, name)
-        need(isinstance(value, int | float) and 0 <= value <= high, name,
-             "expected a probability between 0 and 1" if high == 1.0 else "expected a non-negative amount")
+        need(
+            isinstance(value, int | float) and 0 <= value <= high,
+            name,
+            "expected a probability between 0 and 1" if high == 1.0 else "expected a non-negative amount",
+        )
     if not errors:
-        need(c.yellow_score_threshold <= c.red_score_threshold, "yellow_score_threshold",
-             "is above red_score_threshold")
+        need(
+            c.yellow_score_threshold <= c.red_score_threshold, "yellow_score_threshold", "is above red_score_threshold"
+        )
     for name in ("trusted_random_factor", "trusted_score_factor"):
         value = getattr(c, name)
         need(isinstance(value, int | float) and 0 <= value <= 1, name, "expected a factor between 0 and 1")
     need(isinstance(c.window, int) and c.window >= 10, "window", "expected at least 10 recent declarations")
-    need(isinstance(c.min_window, int) and isinstance(c.window, int) and 1 <= c.min_window <= c.window,
-         "min_window", "expected between 1 and window")
+    need(
+        isinstance(c.min_window, int) and isinstance(c.window, int) and 1 <= c.min_window <= c.window,
+        "min_window",
+        "expected between 1 and window",
+    )
     need(isinstance(c.burst, int | float) and c.burst >= 1, "burst", "expected at least 1 inspection")
     need(isinstance(c.max_debt, int | float) and c.max_debt >= 0, "max_debt", "expected zero or more")
-    need(isinstance(c.rule_reserve, int | float) and 0 <= c.rule_reserve <= c.burst - 1
-         if isinstance(c.burst, int | float) else False, "rule_reserve", "expected between 0 and burst - 1")
+    need(
+        isinstance(c.rule_reserve, int | float) and 0 <= c.rule_reserve <= c.burst - 1
+        if isinstance(c.burst, int | float)
+        else False,
+        "rule_reserve",
+        "expected between 0 and burst - 1",
+    )
     need(isinstance(c.seed, str) and bool(c.seed), "seed", "expected a non-empty string")
     need(isinstance(c.version, str) and bool(c.version), "version", "expected a non-empty string")
     return errors
@@ -219,19 +237,26 @@ class PolicyState:
         self.overruns += int(decision.budget_overrun)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"policy_version": self.config.version, "tokens": dict(self.tokens), "forgiven": dict(self.forgiven),
-                "keys": list(self._keys), "recent": list(self._recent), "decisions": self.decisions,
-                "by_channel": dict(self.by_channel), "overruns": self.overruns}
+        return {
+            "policy_version": self.config.version,
+            "tokens": dict(self.tokens),
+            "forgiven": dict(self.forgiven),
+            "keys": list(self._keys),
+            "recent": list(self._recent),
+            "decisions": self.decisions,
+            "by_channel": dict(self.by_channel),
+            "overruns": self.overruns,
+        }
 
     @classmethod
     def from_dict(cls, config: PolicyConfig, data: Mapping[str, Any]) -> PolicyState:
         state = cls(config)
         state.tokens = {c: float(data["tokens"][c]) for c in BUDGETED}
         state.forgiven = {c: float(data["forgiven"][c]) for c in BUDGETED}
-        for key in list(data["keys"])[-config.window:]:
+        for key in list(data["keys"])[-config.window :]:
             state._keys.append(float(key))
             insort(state._sorted_keys, float(key))
-        for marker in list(data["recent"])[-config.window:]:
+        for marker in list(data["recent"])[-config.window :]:
             state._recent.append(marker)
             if marker:
                 state._recent_counts[marker] += 1
@@ -267,17 +292,24 @@ class ChannelDecision:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready record for storage with the declaration."""
         return {
-            "declaration_key": self.declaration_key, "channel": self.channel, "cause": self.cause,
-            "reasons": list(self.reasons), "rule_hits": [h.to_dict() for h in self.rule_hits], "score": self.score,
+            "declaration_key": self.declaration_key,
+            "channel": self.channel,
+            "cause": self.cause,
+            "reasons": list(self.reasons),
+            "rule_hits": [h.to_dict() for h in self.rule_hits],
+            "score": self.score,
             "model_version": self.model_version,
             "value_at_risk": None if self.value_at_risk is None else str(self.value_at_risk),
-            "rank_key": self.rank_key, "random_selection": self.random_selection,
+            "rank_key": self.rank_key,
+            "random_selection": self.random_selection,
             "random_channel": self.random_channel,
             "random_inclusion_probability": self.random_inclusion_probability,
-            "trusted_trader": self.trusted_trader, "budget_overrun": self.budget_overrun,
+            "trusted_trader": self.trusted_trader,
+            "budget_overrun": self.budget_overrun,
             "budget_limited": self.budget_limited,
             "thresholds": {k: (None if v is None or math.isinf(v) else v) for k, v in self.thresholds.items()},
-            "policy_version": self.policy_version, "policy_params": dict(self.policy_params),
+            "policy_version": self.policy_version,
+            "policy_params": dict(self.policy_params),
         }
 
 
@@ -309,12 +341,21 @@ def _thresholds(state: PolicyState, config: PolicyConfig) -> tuple[dict[str, flo
     return {c: state.upper_quantile(q) for c, q in shares.items()}, shares
 
 
-def decide(*, declaration_key: str, rule_hits: Sequence[RuleHit], score: ModelScore | None, trusted_trader: bool,
-           config: PolicyConfig, state: PolicyState) -> ChannelDecision:
+def decide(
+    *,
+    declaration_key: str,
+    rule_hits: Sequence[RuleHit],
+    score: ModelScore | None,
+    trusted_trader: bool,
+    config: PolicyConfig,
+    state: PolicyState,
+) -> ChannelDecision:
     """The channel of one declaration. Pure: reads `state` but does not change it (call `state.record`)."""
     if not declaration_key:
-        raise InvalidInput("A declaration key is required for the random selection.",
-                           errors=[field_error("declaration_key", "required")])
+        raise InvalidInput(
+            "A declaration key is required for the random selection.",
+            errors=[field_error("declaration_key", "required")],
+        )
     hits = tuple(sorted(rule_hits, key=hit_order))
     reasons: list[str] = []
     available = {c: state.available(c) for c in BUDGETED}
@@ -327,18 +368,26 @@ def decide(*, declaration_key: str, rule_hits: Sequence[RuleHit], score: ModelSc
     random_channel: Channel | None = "red" if draw < p_red else "yellow" if draw < p_red + p_yellow else None
 
     # 1. Selectivity profiles.
-    considered = [h for h in hits if h.mandatory or not trusted_trader
-                  or h.priority >= config.trusted_rule_exemption_below_priority]
+    considered = [
+        h
+        for h in hits
+        if h.mandatory or not trusted_trader or h.priority >= config.trusted_rule_exemption_below_priority
+    ]
     if trusted_trader and len(considered) < len(hits):
         reasons.append(f"Trusted trader: {len(hits) - len(considered)} low-priority profile hit(s) waived.")
     channel: Channel = "green"
     cause: Cause = "default"
     if considered:
         winner = considered[0]
-        label = "Mandatory selectivity profile" if winner.mandatory else (
-            "Release profile" if winner.kind == "release" else "Selectivity profile")
-        reasons.append(f"{label} '{winner.name}' (version {winner.version}, priority {winner.priority}) routes to "
-                       f"{winner.channel}: {winner.reason}")
+        label = (
+            "Mandatory selectivity profile"
+            if winner.mandatory
+            else ("Release profile" if winner.kind == "release" else "Selectivity profile")
+        )
+        reasons.append(
+            f"{label} '{winner.name}' (version {winner.version}, priority {winner.priority}) routes to "
+            f"{winner.channel}: {winner.reason}"
+        )
         channel = winner.channel
         cause = "mandatory_rule" if winner.mandatory else "release_rule" if winner.channel == "green" else "rule"
         if winner.mandatory and available[channel] < 1:
@@ -348,18 +397,22 @@ def decide(*, declaration_key: str, rule_hits: Sequence[RuleHit], score: ModelSc
             limited = True
             wanted = channel
             channel = "yellow" if channel == "red" and available["yellow"] >= 1 else "green"
-            reasons.append(f"The office's {wanted} inspection budget is used up for now, so the declaration goes "
-                           f"to {channel} instead (the profile hit is recorded).")
+            reasons.append(
+                f"The office's {wanted} inspection budget is used up for now, so the declaration goes "
+                f"to {channel} instead (the profile hit is recorded)."
+            )
         for other in considered[1:]:
-            reasons.append(f"Profile '{other.name}' (version {other.version}) also hit ({other.channel}): "
-                           f"{other.reason}")
+            reasons.append(
+                f"Profile '{other.name}' (version {other.version}) also hit ({other.channel}): {other.reason}"
+            )
 
     # 2. Random quotas.
     if random_channel is not None:
         rate = p_red if random_channel == "red" else p_yellow
         trusted_note = " for trusted traders" if trusted_trader else ""
-        reasons.append(f"Selected at random for {random_channel} (quality-control sample of {_pct(rate)}"
-                       f"{trusted_note}).")
+        reasons.append(
+            f"Selected at random for {random_channel} (quality-control sample of {_pct(rate)}{trusted_note})."
+        )
         if CHANNEL_SEVERITY[random_channel] > CHANNEL_SEVERITY[channel]:
             channel, cause = random_channel, "random"
 
@@ -377,14 +430,18 @@ def decide(*, declaration_key: str, rule_hits: Sequence[RuleHit], score: ModelSc
                 if shares is None:
                     basis = f"is at or above the {c} threshold {thresholds[c]:.3g}{adjusted}"
                 else:
-                    basis = (f"is in the top {_pct(shares[c])} of recent scores{adjusted} "
-                             f"(the {c} quota to reach the expected rate)")
+                    basis = (
+                        f"is in the top {_pct(shares[c])} of recent scores{adjusted} "
+                        f"(the {c} quota to reach the expected rate)"
+                    )
                 reasons.append(f"Model {score.model_version} risk score {score.probability:.2f} {basis}.")
                 break
         else:
             if effective >= thresholds["yellow"]:
-                reasons.append(f"Model {score.model_version} risk score {score.probability:.2f} would select the "
-                               "declaration, but the inspection budget is used up for now.")
+                reasons.append(
+                    f"Model {score.model_version} risk score {score.probability:.2f} would select the "
+                    "declaration, but the inspection budget is used up for now."
+                )
     if channel == "green" and cause == "default":
         reasons.append("No selectivity profile, random selection or risk score selected the declaration.")
     if trusted_trader and cause != "default":
@@ -392,14 +449,24 @@ def decide(*, declaration_key: str, rule_hits: Sequence[RuleHit], score: ModelSc
 
     inclusion = p_red if random_channel == "red" else p_yellow if random_channel == "yellow" else 0.0
     return ChannelDecision(
-        declaration_key=declaration_key, channel=channel, cause=cause, reasons=tuple(reasons), rule_hits=hits,
+        declaration_key=declaration_key,
+        channel=channel,
+        cause=cause,
+        reasons=tuple(reasons),
+        rule_hits=hits,
         score=None if score is None else float(score.probability),
         model_version=None if score is None else score.model_version,
-        value_at_risk=None if score is None else score.value_at_risk, rank_key=key,
-        random_selection=random_channel is not None, random_channel=random_channel,
-        random_inclusion_probability=inclusion, trusted_trader=trusted_trader, budget_overrun=overrun,
-        budget_limited=limited, thresholds=thresholds,
-        policy_version=config.version, policy_params=config.params(),
+        value_at_risk=None if score is None else score.value_at_risk,
+        rank_key=key,
+        random_selection=random_channel is not None,
+        random_channel=random_channel,
+        random_inclusion_probability=inclusion,
+        trusted_trader=trusted_trader,
+        budget_overrun=overrun,
+        budget_limited=limited,
+        thresholds=thresholds,
+        policy_version=config.version,
+        policy_params=config.params(),
     )
 
 
@@ -429,8 +496,9 @@ class RerouteRecord:
 MIN_REASON_LENGTH = 10
 
 
-def reroute(decision: ChannelDecision, *, to: str, reason: str, officer_id: str, at: datetime,
-            from_channel: str | None = None) -> RerouteRecord:
+def reroute(
+    decision: ChannelDecision, *, to: str, reason: str, officer_id: str, at: datetime, from_channel: str | None = None
+) -> RerouteRecord:
     """Validate an officer's re-routing of a declaration and produce the record to store.
 
     `from_channel` is the current channel when the declaration was already re-routed (default: the decision's).
@@ -444,8 +512,13 @@ def reroute(decision: ChannelDecision, *, to: str, reason: str, officer_id: str,
     elif to == current:
         errors.append(field_error("to", f"the declaration is already {current}"))
     if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON_LENGTH:
-        errors.append(field_error("reason", f"give the reason for the re-routing (at least {MIN_REASON_LENGTH} "
-                                            "characters); it is shown in the declaration's history"))
+        errors.append(
+            field_error(
+                "reason",
+                f"give the reason for the re-routing (at least {MIN_REASON_LENGTH} "
+                "characters); it is shown in the declaration's history",
+            )
+        )
     if not isinstance(officer_id, str) or not officer_id.strip():
         errors.append(field_error("officer_id", "required"))
     if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() != timedelta(0):
@@ -456,12 +529,28 @@ def reroute(decision: ChannelDecision, *, to: str, reason: str, officer_id: str,
     floor = max((CHANNEL_SEVERITY[h.channel] for h in mandatory), default=0)
     if CHANNEL_SEVERITY[to] < floor:
         names = ", ".join(f"'{h.name}'" for h in mandatory)
-        raise Conflict(f"Mandatory selectivity profile {names} requires at least "
-                       f"{'red' if floor == 2 else 'yellow'}; the declaration cannot be routed to {to}.",
-                       errors=[field_error("to", "below the channel of a mandatory profile")])
+        raise Conflict(
+            f"Mandatory selectivity profile {names} requires at least "
+            f"{'red' if floor == 2 else 'yellow'}; the declaration cannot be routed to {to}.",
+            errors=[field_error("to", "below the channel of a mandatory profile")],
+        )
     direction: Literal["upgrade", "downgrade"] = (
-        "upgrade" if CHANNEL_SEVERITY[to] > CHANNEL_SEVERITY[current] else "downgrade")
-    breaks = decision.random_selection and direction == "downgrade" and decision.random_channel is not None and (
-        CHANNEL_SEVERITY[to] < CHANNEL_SEVERITY[decision.random_channel])
-    return RerouteRecord(decision.declaration_key, current, to, direction, reason.strip(),  # type: ignore[arg-type]
-                         officer_id.strip(), at, decision.cause, breaks)
+        "upgrade" if CHANNEL_SEVERITY[to] > CHANNEL_SEVERITY[current] else "downgrade"
+    )
+    breaks = (
+        decision.random_selection
+        and direction == "downgrade"
+        and decision.random_channel is not None
+        and (CHANNEL_SEVERITY[to] < CHANNEL_SEVERITY[decision.random_channel])
+    )
+    return RerouteRecord(
+        decision.declaration_key,
+        current,
+        to,
+        direction,
+        reason.strip(),  # type: ignore[arg-type]
+        officer_id.strip(),
+        at,
+        decision.cause,
+        breaks,
+    )

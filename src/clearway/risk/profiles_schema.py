@@ -36,7 +36,8 @@ class ProfileDraft(BaseModel):
     criteria: dict[str, Any]
     mandatory: bool = Field(default=False, description="Applies even over budget and to trusted traders")
     kind: Literal["selection", "release"] = Field(
-        default="selection", description="'release' profiles are whitelists that route to green")
+        default="selection", description="'release' profiles are whitelists that route to green"
+    )
     description: str | None = Field(default=None, max_length=4000, description="Notes for other analysts")
 
 
@@ -66,11 +67,22 @@ class ProfileOut(BaseModel):
         extra = stats.to_dict() if stats else {}
         extra.pop("profile_id", None)
         extra.pop("version", None)
-        return cls(profile_id=profile.profile_id, version=profile.version, status=profile.status, name=profile.name,
-                   reason=profile.reason, channel=profile.channel, priority=profile.priority,
-                   valid_from=profile.valid_from, valid_to=profile.valid_to, criteria=dict(profile.criteria),
-                   mandatory=profile.mandatory, kind=profile.kind,
-                   description=profile.description, **extra)
+        return cls(
+            profile_id=profile.profile_id,
+            version=profile.version,
+            status=profile.status,
+            name=profile.name,
+            reason=profile.reason,
+            channel=profile.channel,
+            priority=profile.priority,
+            valid_from=profile.valid_from,
+            valid_to=profile.valid_to,
+            criteria=dict(profile.criteria),
+            mandatory=profile.mandatory,
+            kind=profile.kind,
+            description=profile.description,
+            **extra,
+        )
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -84,12 +96,17 @@ def _pydantic_errors(exc: ValidationError) -> list[dict[str, str]]:
     return [field_error(_loc(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
 
 
-def parse_profile(data: Mapping[str, Any], *, known_lists: Collection[str] | None = None,
-                  fields: Mapping[str, FieldSpec] = DEFAULT_FIELDS) -> ProfileDraft:
+def parse_profile(
+    data: Mapping[str, Any],
+    *,
+    known_lists: Collection[str] | None = None,
+    fields: Mapping[str, FieldSpec] = DEFAULT_FIELDS,
+) -> ProfileDraft:
     """Validate a submitted profile; raises InvalidInput listing every error with its JSON path."""
     if not isinstance(data, Mapping):
-        raise InvalidInput("A selectivity profile is a JSON object.",
-                           errors=[field_error("body", "expected an object")])
+        raise InvalidInput(
+            "A selectivity profile is a JSON object.", errors=[field_error("body", "expected an object")]
+        )
     errors: list[dict[str, str]] = []
     draft: ProfileDraft | None = None
     try:
@@ -115,8 +132,11 @@ def _cross_checks(data: Mapping[str, Any]) -> list[dict[str, str]]:
         errors.append(field_error("valid_to", f"ends ({end}) before the profile starts ({start})"))
     kind, channel = data.get("kind", "selection"), data.get("channel")
     if kind == "selection" and channel == "green":
-        errors.append(field_error("channel", "a selection profile routes to yellow or red; "
-                                             "use kind 'release' for a green whitelist"))
+        errors.append(
+            field_error(
+                "channel", "a selection profile routes to yellow or red; use kind 'release' for a green whitelist"
+            )
+        )
     if kind == "release" and channel in ("yellow", "red"):
         errors.append(field_error("channel", "a release profile always routes to green"))
     if data.get("mandatory") is True and channel == "green":
@@ -135,20 +155,42 @@ def _as_date(value: Any) -> date | None:
     return None
 
 
-def build_profile(draft: ProfileDraft, *, profile_id: str, version: int = 1,
-                  status: ProfileStatus = "draft") -> SelectivityProfile:
+def build_profile(
+    draft: ProfileDraft, *, profile_id: str, version: int = 1, status: ProfileStatus = "draft"
+) -> SelectivityProfile:
     """The immutable profile version for a validated draft."""
     return SelectivityProfile(
-        profile_id=profile_id, version=version, name=draft.name, reason=draft.reason, channel=draft.channel,
-        priority=draft.priority, valid_from=draft.valid_from, valid_to=draft.valid_to, criteria=draft.criteria,
-        mandatory=draft.mandatory, kind=draft.kind, status=status, description=draft.description,
+        profile_id=profile_id,
+        version=version,
+        name=draft.name,
+        reason=draft.reason,
+        channel=draft.channel,
+        priority=draft.priority,
+        valid_from=draft.valid_from,
+        valid_to=draft.valid_to,
+        criteria=draft.criteria,
+        mandatory=draft.mandatory,
+        kind=draft.kind,
+        status=status,
+        description=draft.description,
     )
 
 
-def revise_profile(profile: SelectivityProfile, data: Mapping[str, Any], *,
-                   known_lists: Collection[str] | None = None) -> SelectivityProfile:
+def revise_profile(
+    profile: SelectivityProfile, data: Mapping[str, Any], *, known_lists: Collection[str] | None = None
+) -> SelectivityProfile:
     """Validate an edit and return it as version n+1 (a draft); the edited version is left unchanged."""
     draft = parse_profile(data, known_lists=known_lists)
-    return revise(profile, name=draft.name, reason=draft.reason, channel=draft.channel, priority=draft.priority,
-                  valid_from=draft.valid_from, valid_to=draft.valid_to, criteria=draft.criteria,
-                  mandatory=draft.mandatory, kind=draft.kind, description=draft.description)
+    return revise(
+        profile,
+        name=draft.name,
+        reason=draft.reason,
+        channel=draft.channel,
+        priority=draft.priority,
+        valid_from=draft.valid_from,
+        valid_to=draft.valid_to,
+        criteria=draft.criteria,
+        mandatory=draft.mandatory,
+        kind=draft.kind,
+        description=draft.description,
+    )

@@ -113,7 +113,11 @@ def _item(name: str, kind: Kind, description: str) -> FieldSpec:
 def _item_many(list_name: str, sub: str, kind: Kind, description: str) -> FieldSpec:
     list_key, keys = (list_name,), tuple(sub.split("."))
     return FieldSpec(
-        f"goods_items.{list_name}.{sub}", kind, "item", description, True,
+        f"goods_items.{list_name}.{sub}",
+        kind,
+        "item",
+        description,
+        True,
         lambda item, facts: _dig_many(item, list_key, keys),
     )
 
@@ -183,10 +187,14 @@ _DEFAULT_FIELD_LIST: list[FieldSpec] = [
     _item("packages.count", "integer", "number of packages"),
     _item_many("documents", "code", "code", "codes of the documents produced for the item (e.g. N935)"),
     _item_many("documents", "reference", "code", "references of the documents produced for the item"),
-    FieldSpec("goods_items.value_per_kg", "decimal", "item", "item price divided by net mass (derived)",
-              getter=_value_per_kg),
-    item_fact("value_per_kg_ratio_to_hs_median", "decimal",
-              "value per kg divided by the median value per kg for the HS code (caller-supplied)"),
+    FieldSpec(
+        "goods_items.value_per_kg", "decimal", "item", "item price divided by net mass (derived)", getter=_value_per_kg
+    ),
+    item_fact(
+        "value_per_kg_ratio_to_hs_median",
+        "decimal",
+        "value per kg divided by the median value per kg for the HS code (caller-supplied)",
+    ),
     item_fact("misclassification_suspected", "boolean", "the classification model disagrees (caller-supplied)"),
     item_fact("score", "decimal", "per-item fraud probability (caller-supplied)"),
     context_field("score", "decimal", "model fraud probability of the declaration"),
@@ -315,8 +323,13 @@ def _describe(value: Any) -> str:
     return f"{value!r}"
 
 
-def _validate_leaf(node: Mapping[str, Any], path: str, fields: Mapping[str, FieldSpec],
-                   known_lists: Collection[str] | None, errors: list[dict[str, str]]) -> None:
+def _validate_leaf(
+    node: Mapping[str, Any],
+    path: str,
+    fields: Mapping[str, FieldSpec],
+    known_lists: Collection[str] | None,
+    errors: list[dict[str, str]],
+) -> None:
     allowed = {"field", "op", "value", "list", "match"}
     for key in node:
         if key not in allowed:
@@ -329,8 +342,9 @@ def _validate_leaf(node: Mapping[str, Any], path: str, fields: Mapping[str, Fiel
         spec = fields.get(fpath)
         if spec is None:
             hint = _closest(fpath, fields)
-            errors.append(field_error(f"{path}.field", f"unknown field '{fpath}'" + (f"; did you mean '{hint}'?"
-                                                                                      if hint else "")))
+            errors.append(
+                field_error(f"{path}.field", f"unknown field '{fpath}'" + (f"; did you mean '{hint}'?" if hint else ""))
+            )
     if not isinstance(op, str) or op not in OPERATORS:
         shown = "missing" if op is None else f"unknown operator {op!r}"
         errors.append(field_error(f"{path}.op", f"{shown}; expected one of {_expected_ops()}"))
@@ -413,8 +427,13 @@ def _closest(name: str, fields: Mapping[str, FieldSpec]) -> str | None:
     return match[0] if match else None
 
 
-def validate_criteria(criteria: Any, *, path: str = "criteria", fields: Mapping[str, FieldSpec] = DEFAULT_FIELDS,
-                      known_lists: Collection[str] | None = None) -> list[dict[str, str]]:
+def validate_criteria(
+    criteria: Any,
+    *,
+    path: str = "criteria",
+    fields: Mapping[str, FieldSpec] = DEFAULT_FIELDS,
+    known_lists: Collection[str] | None = None,
+) -> list[dict[str, str]]:
     """Every problem in a criteria tree, each with its JSON path; an empty list when the tree is valid.
 
     `known_lists` are the names of the lists that exist; None skips that check.
@@ -439,12 +458,18 @@ def validate_criteria(criteria: Any, *, path: str = "criteria", fields: Mapping[
                 _validate_leaf(node, p, fields, known_lists, errors)
             else:
                 keys = ", ".join(map(repr, node)) or "nothing"
-                errors.append(field_error(p, f"expected one of {', '.join(GROUP_KEYS)} or a condition "
-                                              f"(field, op, value); got {keys}"))
+                errors.append(
+                    field_error(
+                        p, f"expected one of {', '.join(GROUP_KEYS)} or a condition (field, op, value); got {keys}"
+                    )
+                )
             return
         if len(node) != 1:
-            errors.append(field_error(p, f"a group has exactly one key ({', '.join(GROUP_KEYS)}); got "
-                                         + ", ".join(map(repr, node))))
+            errors.append(
+                field_error(
+                    p, f"a group has exactly one key ({', '.join(GROUP_KEYS)}); got " + ", ".join(map(repr, node))
+                )
+            )
             return
         key = groups[0]
         child = node[key]
@@ -487,8 +512,11 @@ class Subject:
     lists: NamedLists
 
 
-def prepare_subject(declaration: Mapping[str, Any], context: Mapping[str, Any] | None = None,
-                    lists: Mapping[str, Iterable[Any]] | NamedLists | None = None) -> Subject:
+def prepare_subject(
+    declaration: Mapping[str, Any],
+    context: Mapping[str, Any] | None = None,
+    lists: Mapping[str, Iterable[Any]] | NamedLists | None = None,
+) -> Subject:
     """Bind each goods item to its facts from `context["items"]` (keyed by item sequence, or a list by position)."""
     context = context or {}
     raw_items = declaration.get("goods_items")
@@ -619,8 +647,9 @@ def _list_names(node: Any) -> set[str]:
     return set()
 
 
-def compile_criteria(criteria: Any, *, fields: Mapping[str, FieldSpec] = DEFAULT_FIELDS,
-                     known_lists: Collection[str] | None = None) -> CompiledCriteria:
+def compile_criteria(
+    criteria: Any, *, fields: Mapping[str, FieldSpec] = DEFAULT_FIELDS, known_lists: Collection[str] | None = None
+) -> CompiledCriteria:
     """Validate then compile; raises InvalidInput with every error and its JSON path."""
     errors = validate_criteria(criteria, fields=fields, known_lists=known_lists)
     if errors:
@@ -690,8 +719,10 @@ def revise(profile: SelectivityProfile, **changes: Any) -> SelectivityProfile:
     """
     for key in ("profile_id", "version", "status"):
         if key in changes:
-            raise InvalidInput("A revision cannot change the profile's identity, version or status.",
-                               errors=[field_error(key, "not editable; a revision always makes a new draft version")])
+            raise InvalidInput(
+                "A revision cannot change the profile's identity, version or status.",
+                errors=[field_error(key, "not editable; a revision always makes a new draft version")],
+            )
     return replace(profile, version=profile.version + 1, status="draft", **changes)
 
 
@@ -711,8 +742,14 @@ class RuleHit:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "profile_id": self.profile_id, "version": self.version, "name": self.name, "channel": self.channel,
-            "priority": self.priority, "reason": self.reason, "mandatory": self.mandatory, "kind": self.kind,
+            "profile_id": self.profile_id,
+            "version": self.version,
+            "name": self.name,
+            "channel": self.channel,
+            "priority": self.priority,
+            "reason": self.reason,
+            "mandatory": self.mandatory,
+            "kind": self.kind,
             "matched_items": list(self.matched_items),
         }
 
@@ -737,20 +774,36 @@ def _hit(profile: SelectivityProfile, subject: Subject) -> RuleHit | None:
     matched, items = profile.compiled.matches(subject)
     if not matched:
         return None
-    return RuleHit(profile.profile_id, profile.version, profile.name, profile.channel, profile.priority,
-                   profile.reason, profile.mandatory, profile.kind, items)
+    return RuleHit(
+        profile.profile_id,
+        profile.version,
+        profile.name,
+        profile.channel,
+        profile.priority,
+        profile.reason,
+        profile.mandatory,
+        profile.kind,
+        items,
+    )
 
 
 def _require_lists(profiles: Iterable[SelectivityProfile], lists: NamedLists) -> None:
     missing = sorted({n for p in profiles for n in p.compiled.list_names} - lists.names())
     if missing:
-        raise InvalidInput("Lists used by active selectivity profiles were not supplied: " + ", ".join(missing),
-                           errors=[field_error(f"lists.{n}", "not supplied") for n in missing])
+        raise InvalidInput(
+            "Lists used by active selectivity profiles were not supplied: " + ", ".join(missing),
+            errors=[field_error(f"lists.{n}", "not supplied") for n in missing],
+        )
 
 
-def evaluate_profiles(declaration: Mapping[str, Any], context: Mapping[str, Any] | None,
-                      profiles: Iterable[SelectivityProfile],
-                      lists: Mapping[str, Iterable[Any]] | NamedLists | None = None, *, on: date) -> list[RuleHit]:
+def evaluate_profiles(
+    declaration: Mapping[str, Any],
+    context: Mapping[str, Any] | None,
+    profiles: Iterable[SelectivityProfile],
+    lists: Mapping[str, Iterable[Any]] | NamedLists | None = None,
+    *,
+    on: date,
+) -> list[RuleHit]:
     """The hits of the profiles active and valid on `on`, strongest first (see `hit_order`).
 
     When several versions of one profile are active, only the highest version is evaluated.
@@ -794,12 +847,22 @@ class HitStatistics:
 
     def add(self, outcome: HitOutcome) -> HitStatistics:
         inspected = outcome.inspected
-        return replace(self, hits=self.hits + 1, inspected=self.inspected + int(inspected),
-                       with_findings=self.with_findings + int(inspected and bool(outcome.finding)))
+        return replace(
+            self,
+            hits=self.hits + 1,
+            inspected=self.inspected + int(inspected),
+            with_findings=self.with_findings + int(inspected and bool(outcome.finding)),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"profile_id": self.profile_id, "version": self.version, "hits": self.hits,
-                "inspected": self.inspected, "with_findings": self.with_findings, "hit_rate": self.hit_rate}
+        return {
+            "profile_id": self.profile_id,
+            "version": self.version,
+            "hits": self.hits,
+            "inspected": self.inspected,
+            "with_findings": self.with_findings,
+            "hit_rate": self.hit_rate,
+        }
 
 
 def aggregate_hit_statistics(outcomes: Iterable[HitOutcome]) -> dict[tuple[str, int], HitStatistics]:
@@ -850,8 +913,13 @@ def _cases(items: Iterable[Any]) -> Iterator[BacktestCase]:
             yield BacktestCase(item)
 
 
-def backtest(profile: SelectivityProfile, declarations: Iterable[Any],
-             lists: Mapping[str, Iterable[Any]] | NamedLists | None = None, *, sample_size: int = 20) -> BacktestResult:
+def backtest(
+    profile: SelectivityProfile,
+    declarations: Iterable[Any],
+    lists: Mapping[str, Iterable[Any]] | NamedLists | None = None,
+    *,
+    sample_size: int = 20,
+) -> BacktestResult:
     """Run one profile (whatever its status and validity) over past declarations.
 
     Each element is a BacktestCase, a (declaration, context, fraud) tuple, or a bare declaration dict.
@@ -875,6 +943,15 @@ def backtest(profile: SelectivityProfile, declarations: Iterable[Any],
         if len(sample) < sample_size:
             sample.append(str(case.declaration.get("mrn") or case.declaration.get("lrn") or ""))
     return BacktestResult(
-        profile.profile_id, profile.version, total, hits, hits / total if total else 0.0, known, fraud_hits,
-        fraud_hits / known if known else None, frauds, fraud_hits / frauds if frauds else None, tuple(sample),
+        profile.profile_id,
+        profile.version,
+        total,
+        hits,
+        hits / total if total else 0.0,
+        known,
+        fraud_hits,
+        fraud_hits / known if known else None,
+        frauds,
+        fraud_hits / frauds if frauds else None,
+        tuple(sample),
     )
