@@ -45,7 +45,19 @@ def free_port() -> int:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux), to report cost per declaration independent of machine load."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = int(fields[11]) + int(fields[12])
+    children = sum(cpu_ticks(int(child)) for child in _children(pid))
+    return (own + children) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _children(pid: int) -> list[str]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return path.read_text().split() if path.exists() else []
 
 
 def run(env: dict[str, str], *args: str) -> None:
@@ -60,8 +72,9 @@ async def lodge_all(base: str, token: str, count: int, concurrency: int, prefix:
     for payload in payloads:
         queue.put_nowait(payload)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits,
-                                 timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=60
+    ) as client:
 
         async def worker() -> None:
             nonlocal failures
@@ -79,15 +92,37 @@ async def lodge_all(base: str, token: str, count: int, concurrency: int, prefix:
     return elapsed, latencies, failures
 
 
-def bench_backend(name: str, database_url: str, workdir: Path, count: int, concurrency: int) -> dict[str, float]:
-    env = {**os.environ, "CLEARWAY_DATABASE_URL": database_url, "CLEARWAY_VAR_DIR": str(workdir),
-           "CLEARWAY_ENVIRONMENT": "development", "CLEARWAY_JOBS_MODE": "thread"}
+def bench_backend(
+    name: str, database_url: str, workdir: Path, count: int, concurrency: int, workers: int
+) -> dict[str, float]:
+    env = {
+        **os.environ,
+        "CLEARWAY_DATABASE_URL": database_url,
+        "CLEARWAY_VAR_DIR": str(workdir),
+        "CLEARWAY_ENVIRONMENT": "development",
+        "CLEARWAY_JOBS_MODE": "thread",
+    }
     run(env, "db", "upgrade")
-    run(env, "users", "create", "--username", "bench", "--password", "bench-password", "--role", "declarant",
-        "--eori", EORI)
+    run(
+        env,
+        "users",
+        "create",
+        "--username",
+        "bench",
+        "--password",
+        "bench-password",
+        "--role",
+        "declarant",
+        "--eori",
+        EORI,
+    )
     port = free_port()
-    server = subprocess.Popen([CLEARWAY, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [CLEARWAY, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -96,8 +131,9 @@ def bench_backend(name: str, database_url: str, workdir: Path, count: int, concu
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        token = httpx.post(f"{base}/api/v1/auth/token",
-                           data={"username": "bench", "password": "bench-password"}).json()["access_token"]
+        token = httpx.post(
+            f"{base}/api/v1/auth/token", data={"username": "bench", "password": "bench-password"}
+        ).json()["access_token"]
         asyncio.run(lodge_all(base, token, min(200, count), concurrency, "WARM"))  # warm-up
         cpu_before = cpu_seconds(server.pid)
         elapsed, latencies, failures = asyncio.run(lodge_all(base, token, count, concurrency, "RUN"))
@@ -119,10 +155,13 @@ def bench_backend(name: str, database_url: str, workdir: Path, count: int, concu
         "release_backlog_drain_s": round(drain, 1),
         "server_cpu_ms_per_declaration": round(server_cpu / count * 1000, 2),
     }
-    print(f"{name}: {count} declarations (3 goods items each) from {concurrency} concurrent clients in "
-          f"{elapsed:.1f} s: {result['declarations_per_s']}/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
-          f"{failures} failures; background release caught up {drain:.1f} s after the last lodging; server CPU "
-          f"{result['server_cpu_ms_per_declaration']} ms per declaration (lodging, assessment and release)", flush=True)
+    print(
+        f"{name}: {count} declarations (3 goods items each) from {concurrency} concurrent clients in "
+        f"{elapsed:.1f} s: {result['declarations_per_s']}/s, p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms, "
+        f"{failures} failures; background release caught up {drain:.1f} s after the last lodging; server CPU "
+        f"{result['server_cpu_ms_per_declaration']} ms per declaration (lodging, assessment and release)",
+        flush=True,
+    )
     return result
 
 
@@ -130,12 +169,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="HTTP worker processes (PostgreSQL run)")
     args = parser.parse_args()
     results: dict[str, dict[str, float] | None] = {}
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        results["sqlite"] = bench_backend("sqlite", f"sqlite:///{workdir / 'bench.db'}", workdir, args.count,
-                                          args.concurrency)
+        results["sqlite"] = bench_backend(
+            "sqlite", f"sqlite:///{workdir / 'bench.db'}", workdir, args.count, args.concurrency, 1
+        )
         base = make_url(POSTGRES_URL)
         name = f"clearway_bench_{uuid.uuid4().hex[:8]}"
         admin = dict(host=base.host, port=base.port or 5432, user=base.username, dbname=base.database, autocommit=True)
@@ -150,7 +191,9 @@ def main() -> None:
                 pg_dir = workdir / "pg"
                 pg_dir.mkdir()
                 url = base.set(database=name).render_as_string(hide_password=False)
-                results["postgresql"] = bench_backend("postgresql", url, pg_dir, args.count, args.concurrency)
+                results["postgresql"] = bench_backend(
+                    "postgresql", url, pg_dir, args.count, args.concurrency, args.workers
+                )
             finally:
                 with psycopg.connect(**admin) as conn:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
