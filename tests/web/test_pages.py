@@ -277,3 +277,56 @@ def test_an_expired_token_on_a_page_sends_to_sign_in_and_back(client, people, se
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=%2Fdeclarations%3Fstatus%3Dreleased&expired=1"
     assert "Your session has ended" in client.get(response.headers["location"]).text
+
+
+def test_declarant_provides_requested_documents_by_amending_through_the_form(client, people):
+    broker = people.create("declarant")
+    decl = lodge_via_api(client, people, broker, "AMD-1", "CONTROL-YELLOW")
+    officer = people.create("customs_officer")
+    request = {"decision": "request_documents", "documents": [{"code": "N954", "description": "EUR.1"}]}
+    assert client.post(
+        f"/api/v1/declarations/{decl['id']}/decisions", json=request, headers=people.headers(officer)
+    ).status_code in (200, 201)
+    sign_in(client, broker)
+    url = f"/declarations/{decl['id']}/amend"
+    page = client.get(url)
+    assert 'value="AMD-1"' in page.text and 'name="base_version" value="1"' in page.text
+    values = {
+        k: html.unescape(v)
+        for k, v in re.findall(r'<input id="f-[^"]+" name="([^"]+)" value="([^"]*)"', page.text)
+        if not k.startswith("goods_items[2]")
+    }
+    for name, text in re.findall(r'<textarea id="f-[^"]+" name="([^"]+)"[^>]*>([^<]*)</textarea>', page.text):
+        values[name] = html.unescape(text)
+    for name in re.findall(r'<select id="f-[^"]+" name="([^"]+)"', page.text):
+        pattern = rf'name="{re.escape(name)}"[^>]*>(?:(?!</select>).)*?<option value="([^"]*)" selected'
+        chosen = re.search(pattern, page.text, re.S)
+        values[name] = chosen.group(1) if chosen else ""
+    values["goods_items[0].documents"] += "\nN954 EUR1-2026-77"
+    form = {**values, "csrf_token": csrf_of(page.text), "base_version": "1", "amend_reason": "EUR.1 attached"}
+    missing_reason = client.post(url, data={**form, "amend_reason": ""})
+    assert missing_reason.status_code == 422 and "say what the amendment changes" in missing_reason.text
+    first = client.post(url, data=form, follow_redirects=False)
+    assert first.status_code == 303, first.text[:3000]
+    again = client.post(url, data=form, follow_redirects=False)  # the same form sent twice: one new version
+    assert again.status_code == 303
+    body = client.get(f"/api/v1/declarations/{decl['id']}", headers=people.headers(broker)).json()
+    assert body["version"] == 2 and body["status"] == "documentary_check"
+    assert {"code": "N954", "reference": "EUR1-2026-77"} in body["document"]["goods_items"][0]["documents"]
+    detail = client.get(f"/declarations/{decl['id']}")
+    assert "Amendment recorded" not in detail.text and "EUR1-2026-77" in detail.text and "Versions" in detail.text
+
+
+def test_officer_queue_filters_by_office_and_declarants_do_not_see_targeting(client, people):
+    broker = people.create("declarant")
+    red = lodge_via_api(client, people, broker, "Q-1", "CONTROL-RED")
+    sign_in(client, people.create("customs_officer"))
+    office = red["office_of_lodgement"]
+    other = next(o for o in ("USNYC001", "USLAX001", "USJFK001") if o != office)
+    assert "Q-1" in client.get(f"/?office={office}").text
+    assert "Q-1" not in client.get(f"/?office={other}").text
+    client.cookies.clear()
+    sign_in(client, broker)
+    page = client.get(f"/declarations/{red['id']}")
+    assert "Risk assessment" in page.text and "CONTROL-RED in goods item" not in page.text
+    assert "Present the goods" in page.text or "present the goods" in page.text

@@ -571,36 +571,77 @@ def lodge(
     return _redirect(request, f"/declarations/{decl.id}?done=lodged")
 
 
-def _risk(events: list[DeclarationEvent]) -> dict[str, Any] | None:
+def _risk(session: Any, user: User, decl: Declaration, events: list[DeclarationEvent]) -> dict[str, Any] | None:
+    """Why the declaration got its channel: the stored risk decision when the risk module has one, else the
+    channel assignment's reasons. Declarants see the channel only (targeting is not disclosed to traders)."""
     assigned = [e for e in events if e.action in (Action.ASSIGN_CHANNEL, Action.REROUTE)]
     if not assigned:
         return None
+    if _role(user) == Role.DECLARANT:
+        return {"reasons": [], "extra": {}, "factors": [], "rule_hits": [], "hidden": True}
     event = next((e for e in reversed(events) if e.action == Action.ASSIGN_CHANNEL), assigned[-1])
     details = dict(event.details or {})
     reasons = details.pop("reasons", None) or ([event.reason] if event.reason else [])
     details.pop("channel", None)
     extra = {k: v for k, v in details.items() if isinstance(v, str | int | float) and not isinstance(v, bool)}
-    return {"channel": details.get("channel") or event.to_status, "reasons": reasons, "extra": extra, "at": event.at}
+    risk: dict[str, Any] = {"reasons": reasons, "extra": extra, "factors": [], "rule_hits": [], "hidden": False}
+    try:
+        from clearway.risk import service as risk_service
+
+        stored = risk_service.decision_out(
+            risk_service.latest_decision(session=session, declaration_id=decl.id), session=session
+        )
+    except NotFound:
+        return risk
+    except Exception:  # the risk module is optional here: a half-built one must not take the page down
+        log.warning("risk decision unavailable for %s", decl.id, exc_info=True)
+        session.rollback()
+        return risk
+    currency = getattr(session.info.get("settings"), "national_currency", "")
+    extra = {
+        "Cause": w.label(str(stored.get("cause") or "")) or None,
+        "Fraud probability": f"{stored['score'] * 100:.0f}%" if isinstance(stored.get("score"), float) else None,
+        "Value at risk": w.money(stored["value_at_risk"], currency) if stored.get("value_at_risk") else None,
+        "Model": stored.get("model_version"),
+        "Random sample": "yes" if stored.get("random_selection") else None,
+        "Trusted trader": "yes" if stored.get("trusted_trader") else None,
+        "Office capacity": "limited the channel" if stored.get("budget_limited") else None,
+    }
+    risk.update(
+        reasons=list(stored.get("reasons") or reasons),
+        extra={k: v for k, v in extra.items() if v},
+        factors=[str(f) for f in stored.get("factors") or []],
+        rule_hits=[w.hit_words(h) for h in stored.get("rule_hits") or []],
+        reroutes=stored.get("reroutes") or [],
+    )
+    return risk
 
 
-def _revenue(session: Any, decl: Declaration) -> Any:
-    """The revenue assessment if the revenue module offers one; nothing otherwise (it may not be there yet)."""
+def _revenue(session: Any, decl: Declaration) -> dict[str, Any] | None:
+    """Where the declaration's duties stand, if the revenue module is there (it is optional for this page)."""
     try:
         from clearway.revenue import service as revenue_service
-    except ImportError:
+
+        position = revenue_service.position(session=session, declaration=decl)
+        waiting = revenue_service.payment_reason(session, decl) if decl.status == Status.AWAITING_PAYMENT else None
+    except Exception:  # a missing table or a half-built module must not take the page down
+        log.warning("revenue position unavailable for %s", decl.id, exc_info=True)
+        session.rollback()
         return None
-    for name in ("summary", "assessment_for", "get_assessment", "current_assessment", "latest_assessment"):
-        function = getattr(revenue_service, name, None)
-        if function is None:
-            continue
-        try:
-            result = function(session=session, declaration=decl)
-        except Exception:  # a missing table or a half-built module must not take the page down
-            log.warning("revenue summary unavailable for %s", decl.id, exc_info=True)
-            session.rollback()
-            return None
-        return w.plain(result)
-    return None
+    assessment = position.assessment
+    return {
+        "currency": position.currency,
+        "administered": position.administered,
+        "assessment": assessment,
+        "lines": list(assessment.tax_lines) if assessment is not None else [],
+        "total_due": position.total_due,
+        "paid": position.paid,
+        "guaranteed": position.guaranteed,
+        "outstanding": position.outstanding,
+        "refund_due": position.refund_due,
+        "settled": position.settled,
+        "waiting": w.sentence(waiting) if waiting else None,
+    }
 
 
 def _detail_context(session: Any, user: User, decl: Declaration) -> dict[str, Any]:
@@ -639,7 +680,7 @@ def _detail_context(session: Any, user: User, decl: Declaration) -> dict[str, An
         "decl": decl,
         "doc": decl.document,
         "timeline": timeline,
-        "risk": _risk(events),
+        "risk": _risk(session, user, decl, events),
         "revenue": _revenue(session, decl),
         "versions": versions,
         "results": results,
@@ -765,7 +806,6 @@ def amend_page(request: Request, declaration_id: str, user: WebUser, session: Re
     decl = declarations.get(session=session, user=user, declaration_id=declaration_id)
     values, rows = forms.flatten(decl.document)
     context = _form_context(user, session, values=values, rows=rows + 1)
-    events = declarations.history(session=session, declaration_id=decl.id)
     context.update(
         mode="amend",
         decl=decl,
@@ -774,7 +814,6 @@ def amend_page(request: Request, declaration_id: str, user: WebUser, session: Re
         requested_documents=_detail_context(session, user, decl)["requested_documents"],
         amend_reason="Documents provided as requested" if decl.status == Status.DOCUMENTS_REQUESTED else "",
     )
-    del events
     return _page(request, "declaration_form.html", context)
 
 

@@ -232,3 +232,12 @@ def plain(value: Any) -> Any:
 def label(key: str) -> str:
     """'amount_due' -> 'Amount due'."""
     return key.replace("_", " ").strip().capitalize()
+
+
+def hit_words(hit: Any) -> str:
+    """A selectivity profile hit as one line."""
+    if isinstance(hit, dict):
+        name = hit.get("name") or hit.get("profile") or hit.get("profile_id") or "profile"
+        why = hit.get("reason") or hit.get("description") or hit.get("channel") or ""
+        return f"{name}: {why}" if why else str(name)
+    return str(hit)
