@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import time
 from pathlib import Path
@@ -15,8 +16,23 @@ from pathlib import Path
 import pandas as pd
 
 from clearway.classification.evaluation import evaluate_split
+from clearway.classification.service import check_declared_code
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hs-labeled" / "train.csv"
+
+
+def _misclassification_figures(model, descriptions: list[str], codes: list[str], *, seed: int) -> None:
+    """How often the risk factor fires on the true code (false alarms) and on a code of another chapter."""
+    rng = random.Random(seed)
+    chapters = sorted({c[:2] for c in model.classes})
+    false_alarms = detections = 0
+    for description, code in zip(descriptions, codes, strict=True):
+        false_alarms += check_declared_code(description, code, model=model) is not None
+        wrong = rng.choice([c for c in chapters if c != code[:2]]) + "9090"
+        detections += check_declared_code(description, wrong, model=model) is not None
+    n = len(descriptions)
+    print(f"misclassification factor: fires on {false_alarms / n:.1%} of true codes, "
+          f"on {detections / n:.1%} of codes swapped for another chapter", file=sys.stderr)
 
 
 def main() -> None:
@@ -38,6 +54,7 @@ def main() -> None:
         test_codes=list(test["code"]),
     )
     print(f"trained and evaluated in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    _misclassification_figures(result.model, list(test["description"]), list(test["hs6"]), seed=args.seed)
     print(json.dumps(result.figures))
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clearway.classification.model import Params, hs_accuracy
+from clearway.classification.model import HSClassifier, Params, hs_accuracy
 from clearway.classification.text import hs6_of
 from clearway.classification.training import fit
 
@@ -17,6 +17,7 @@ from clearway.classification.training import fit
 class EvaluationResult:
     predictions: list[list[str]]
     figures: dict[str, float]
+    model: HSClassifier
 
 
 def evaluate_split(
@@ -43,4 +44,4 @@ def evaluate_split(
         figures.update(hs_accuracy(predictions, truth))
     figures["p99_ms"] = round(float(np.percentile(timings, 99)), 2) if timings else 0.0
     figures["n"] = len(test_descriptions)
-    return EvaluationResult(predictions=predictions, figures=figures)
+    return EvaluationResult(predictions=predictions, figures=figures, model=model)

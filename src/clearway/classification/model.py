@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
+from sklearn.svm import LinearSVC
 
 from clearway.classification.reference import Nomenclature
 from clearway.classification.text import normalize
@@ -67,6 +68,10 @@ class Params:
     reference_weights: tuple[float, float, float] = (1.2, 0.5, 0.1)
     # Weight of the summed (sim ** 3) votes of the examples of a subheading (rewards several agreeing examples).
     vote_weight: float = 0.8
+    # Weight and regularisation of a linear (SVM) chapter classifier trained on the examples: it learns which words
+    # (brands, shorthand) point to a chapter where the tariff's wording does not.
+    chapter_model_weight: float = 0.2
+    chapter_model_c: float = 0.5
     # Softmax temperature for confidences (10: lowest holdout log-loss, mean top-1 confidence near accuracy).
     temperature: float = 10.0
 
@@ -150,7 +155,23 @@ class HSClassifier:
         self._examples = self._bank(ex_norm, [d for d, _ in examples], [c for _, c in examples])
         self._references = self._bank(ref_norm, [t for t, _ in references], [c for _, c in references])
         self._nomenclature_texts = {c: nomenclature.path_text(c) for c in classes}
+        self._chapter_model = self._fit_chapter_model(ex_norm, [c for _, c in examples])
         return self
+
+    def _fit_chapter_model(
+        self, normalized: list[str], codes: list[str]
+    ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray] | None:
+        """(coefficients, features x chapters; intercepts; chapter column of each subheading or -1), or None."""
+        chapters = sorted({c[:2] for c in codes})
+        if not self.params.chapter_model_weight or len(chapters) < 3:
+            return None
+        svm = LinearSVC(C=self.params.chapter_model_c).fit(self._vectorize(normalized), [c[:2] for c in codes])
+        pos = {c: i for i, c in enumerate(svm.classes_)}
+        # Features absent from the examples get exactly zero weight: the coefficients store sparse and small.
+        coef = sp.csr_matrix(svm.coef_.astype(np.float32).T)  # features x chapters
+        intercept = svm.intercept_.astype(np.float32)
+        columns = np.array([pos.get(c[:2], -1) for c in self.classes], dtype=np.int64)
+        return coef, intercept, columns
 
     def _vectorize(self, normalized: Sequence[str]) -> sp.csr_matrix:
         both = sp.hstack([self._word.transform(normalized), self._char.transform(normalized)]).tocsr()
@@ -196,6 +217,10 @@ class HSClassifier:
                 scores += we * self._pooled(sim_ex, self._examples, level)
             if wr and self._references.matrix.shape[1]:
                 scores += wr * self._pooled(sim_ref, self._references, level)
+        if self._chapter_model is not None:
+            coef, intercept, columns = self._chapter_model
+            decision = (queries @ coef).toarray() + intercept
+            scores += p.chapter_model_weight * np.where(columns >= 0, decision[:, np.maximum(columns, 0)], -1.0)
         if p.vote_weight and self._examples.matrix.shape[1]:
             starts, groups = self._examples.runs[6]
             votes = np.add.reduceat(sim_ex**3, starts, axis=1)
