@@ -330,3 +330,20 @@ def test_officer_queue_filters_by_office_and_declarants_do_not_see_targeting(cli
     page = client.get(f"/declarations/{red['id']}")
     assert "Risk assessment" in page.text and "CONTROL-RED in goods item" not in page.text
     assert "Present the goods" in page.text or "present the goods" in page.text
+
+
+def test_list_searches_by_lrn_or_mrn_and_pages(client, people, monkeypatch):
+    from clearway.web import views
+
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    broker = people.create("declarant")
+    lodged = [lodge_via_api(client, people, broker, f"PG-{n}") for n in range(3)]
+    sign_in(client, broker)
+    by_mrn = client.get(f"/declarations?q={lodged[1]['mrn']}").text
+    assert "PG-1" in by_mrn and "PG-0" not in by_mrn
+    assert "PG-2" in client.get("/declarations?q=PG-2").text
+    first = client.get("/declarations")
+    assert "PG-2" in first.text and "PG-1" in first.text and "PG-0" not in first.text
+    older = re.search(r'href="(/declarations\?cursor=[^"]+)"', first.text).group(1)
+    second = client.get(html.unescape(older))
+    assert "PG-0" in second.text and "PG-2" not in second.text

@@ -430,28 +430,18 @@ def declaration_list(
             mrn = term.upper()
         else:
             lrn = term
+    common: dict[str, Any] = {
+        "session": session,
+        "user": user,
+        "statuses": [status] if status else None,
+        "channel": channel,
+        "office": office,
+        "limit": PAGE_SIZE,
+    }
     try:
-        rows, next_cursor = declarations.list_(
-            session=session,
-            user=user,
-            statuses=[status] if status else None,
-            channel=channel,
-            office=office,
-            lrn=lrn,
-            mrn=mrn,
-            limit=PAGE_SIZE,
-            cursor=cursor,
-        )
-        if term and not rows and lrn:
-            rows, next_cursor = declarations.list_(
-                session=session,
-                user=user,
-                statuses=[status] if status else None,
-                channel=channel,
-                office=office,
-                mrn=term.upper(),
-                limit=PAGE_SIZE,
-            )
+        rows, next_cursor = declarations.list_(**common, lrn=lrn, mrn=mrn, cursor=cursor)
+        if term and not rows and lrn:  # an MRN typed in another shape: try it as an MRN too
+            rows, next_cursor = declarations.list_(**common, mrn=term.upper())
     except InvalidInput:
         rows, next_cursor = [], None
     filters = {"status": status or "", "channel": channel or "", "office": office or "", "q": term or ""}
