@@ -36,6 +36,7 @@ from clearway.revenue.models import Assessment, GuaranteeAccount, GuaranteeMovem
 from clearway.tariff import service as tariff
 from clearway.tariff.calculation import DeclarationInput, GoodsItemInput
 from clearway.tariff.calculation import TaxLine as CalculatedLine
+from clearway.tariff.models import TariffVersion
 from clearway.tariff.money import quantum
 
 RELEASE_JOB = "declaration.release"  # clearway.declarations.service.RELEASE_JOB (that module imports this one)
@@ -246,7 +247,7 @@ def _administered(session: Session, decl: Declaration) -> str | None:
     """None when this instance assesses taxes on the declaration; otherwise why not."""
     if decl.declaration_type != "IM":
         return NOT_IMPORT
-    if not len(tariff.tariff_index(db_session=session)):
+    if session.scalar(select(TariffVersion.id).limit(1)) is None:
         return NOT_ADMINISTERED
     return None
 

@@ -134,9 +134,10 @@ class TariffIndex:
             self._by_code.setdefault(record.code, []).append(
                 CompiledMeasure(record, expression, programmes, label, registry, reach)
             )
+        self._size = sum(len(v) for v in self._by_code.values())  # the index never changes after this
 
     def __len__(self) -> int:
-        return sum(len(v) for v in self._by_code.values())
+        return self._size
 
     def codes(self) -> list[str]:
         return sorted(self._by_code)
