@@ -149,3 +149,12 @@ def test_evaluate_writes_predictions_without_reading_test_labels(split_files, fe
     nolabel_figures, nolabel = _evaluate(split_files, "test_nolabels.csv", "pred_nolabels.csv")
     assert list(nolabel["suggestions"]) == list(predictions["suggestions"])
     assert "hs6_top1" not in nolabel_figures and "p99_ms" in nolabel_figures
+
+
+def test_unreadable_active_version_falls_back_to_the_shipped_model(registry_root, small_model, monkeypatch,
+                                                                   few_tariff_lines):
+    registry = ClassifierRegistry(registry_root)
+    version = service.train(EXAMPLES[:4], evaluate=False, registry=registry)
+    (version.path / "model.pkl").write_bytes(b"not a pickle")
+    monkeypatch.setattr(training, "build_shipped_model", lambda: small_model)
+    assert registry.load_active() is small_model

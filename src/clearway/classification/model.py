@@ -26,6 +26,8 @@ from clearway.classification.reference import Nomenclature
 from clearway.classification.text import normalize
 
 LEVELS = (6, 4, 2)
+# Bumped whenever the saved artefact's layout changes, so a cached shipped model is rebuilt rather than misread.
+MODEL_FORMAT = 2
 _WORD = re.compile(r"[a-z0-9]{3,}")
 _STOP = {
     "and",
@@ -112,6 +114,7 @@ class HSClassifier:
 
     def __init__(self, params: Params | None = None) -> None:
         self.params = params or Params()
+        self.format = MODEL_FORMAT
         self.classes: list[str] = []
         self.metadata: dict[str, Any] = {}
 
@@ -293,8 +296,8 @@ class HSClassifier:
         # Only artefacts this installation wrote itself are loaded (the registry directory is trusted).
         with (directory / "model.pkl").open("rb") as fh:
             model = pickle.load(fh)
-        if not isinstance(model, HSClassifier):
-            raise TypeError(f"{directory} does not hold an HS classifier")
+        if not isinstance(model, HSClassifier) or getattr(model, "format", None) != MODEL_FORMAT:
+            raise TypeError(f"{directory} does not hold an HS classifier of format {MODEL_FORMAT}")
         return model
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import pickle
 import shutil
 import threading
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from clearway.classification.model import HSClassifier
 from clearway.errors import Conflict, InvalidInput, NotFound, field_error
 
 DEFAULT_ROOT = Path("var") / "models" / "classification"
+log = logging.getLogger(__name__)
 
 
 def default_root() -> Path:
@@ -150,7 +153,11 @@ class ClassifierRegistry:
         """The active model, or the model built from the shipped files when none is active."""
         version = self.active_version()
         if version:
-            return self.load(version)
+            try:
+                return self.load(version)
+            except (TypeError, AttributeError, ImportError, EOFError, pickle.UnpicklingError, OSError) as exc:
+                # An artefact of an older format must not take suggestions down: fall back and say so.
+                log.warning("classification model %s cannot be loaded (%s); using the shipped model", version, exc)
         return self.load_shipped()
 
     def load_shipped(self) -> HSClassifier:

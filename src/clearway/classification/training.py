@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from clearway.classification.model import HSClassifier, Params, hs_accuracy
+from clearway.classification.model import MODEL_FORMAT, HSClassifier, Params, hs_accuracy
 from clearway.classification.reference import HS2022_FILE, HTS_FILE, LABELED_FILE, load_nomenclature, load_tariff_lines
 from clearway.classification.registry import file_digest, fingerprint
 from clearway.classification.text import hs6_of
@@ -119,6 +119,7 @@ def train_model(
         "corrections": len(corrections),
         "tariff_lines": len(model._references.texts) - len(load_nomenclature().subheadings),
         "params": params.to_dict(),
+        "model_format": MODEL_FORMAT,
         "evaluation": figures,
     }
     return model
@@ -132,7 +133,7 @@ def shipped_examples() -> list[tuple[str, str]]:
 def shipped_fingerprint() -> str:
     """Identifies the shipped files and parameters the shipped model is built from."""
     return fingerprint([], file_digest(LABELED_FILE), file_digest(HS2022_FILE), file_digest(HTS_FILE),
-                       repr(Params().to_dict()))
+                       repr(Params().to_dict()), f"format {MODEL_FORMAT}")
 
 
 def build_shipped_model() -> HSClassifier:
