@@ -311,3 +311,17 @@ def test_a_cancelled_declaration_frees_its_reservation_for_the_next_one(client, 
         ("reservation", first["id"]), ("release", first["id"]), ("reservation", second["id"])
     ]
     assert D(account["used"]) == TOTAL
+
+
+def test_concurrent_retries_of_one_payment_record_it_once(client, people, tariff_loaded):
+    import concurrent.futures
+
+    broker, officer = people.create("declarant"), people.create("customs_officer")
+    decl = lodge(client, people, broker, declaration("REV-14", broker, wine=False))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(lambda _: pay(client, people, officer, decl["id"], "181.50", "WIRE-9"), range(8)))
+    assert sorted({r.status_code for r in responses}) == [200, 201]
+    assert sum(r.status_code == 201 for r in responses) == 1
+    body = revenue(client, people, broker, decl["id"])
+    assert len(body["payments"]) == 1 and D(body["paid"]) == D("181.50") and body["settled"] is True
+    assert status_of(client, people, broker, decl["id"]) == "released"
