@@ -12,6 +12,7 @@ from clearway.classification import cli as classification_cli
 from clearway.config import get_settings
 from clearway.db import Database
 from clearway.errors import ClearwayError
+from clearway.revenue import cli as revenue_cli
 from clearway.risk import cli as risk_cli
 from clearway.tariff import cli as tariff_cli
 
@@ -25,6 +26,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(tariff_cli.app, name="tariff")
 app.add_typer(tariff_cli.rates_app, name="rates")
 app.add_typer(risk_cli.app, name="risk")
+app.add_typer(revenue_cli.app, name="revenue")
 app.add_typer(classification_cli.app, name="classify")
 
 console = Console()

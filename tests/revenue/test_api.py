@@ -325,3 +325,28 @@ def test_concurrent_retries_of_one_payment_record_it_once(client, people, tariff
     body = revenue(client, people, broker, decl["id"])
     assert len(body["payments"]) == 1 and D(body["paid"]) == D("181.50") and body["settled"] is True
     assert status_of(client, people, broker, decl["id"]) == "released"
+
+
+def test_payment_reminders_are_sent_once_per_period(client, people, tariff_loaded, monkeypatch):
+    from datetime import timedelta
+
+    from typer.testing import CliRunner
+
+    from clearway.cli import app as cli
+    from clearway.db import utcnow
+    from clearway.revenue import service
+
+    broker = people.create("declarant")
+    lodge(client, people, broker, declaration("REV-15", broker, wine=False))
+    later = utcnow() + timedelta(days=2)
+    with tariff_loaded.session() as session:
+        assert service.remind_unpaid(session=session, after=timedelta(days=1), now=later) == 1
+        session.commit()
+    with tariff_loaded.session() as session:
+        assert service.remind_unpaid(session=session, after=timedelta(days=1), now=later) == 0
+    reminder = client.get("/api/v1/notifications", headers=people.headers(broker)).json()["items"][-1]
+    assert reminder["code"] == "15 DMSCPR" and "USD 181.50 is due" in reminder["message"]
+    monkeypatch.setenv("CLEARWAY_DATABASE_URL", tariff_loaded.url)
+    monkeypatch.setenv("CLEARWAY_SECRET_KEY", "test-secret-" + "x" * 40)
+    result = CliRunner().invoke(cli, ["revenue", "remind", "--after-days", "1"])
+    assert result.exit_code == 0 and "Sent 0 payment reminders" in result.output

@@ -18,7 +18,7 @@ Called by the lifecycle at acceptance, after amendments and inspections, and bef
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -812,3 +812,48 @@ def _cover_waiting(session: Session, account: GuaranteeAccount, actor: tuple[str
         _cover(session, decl, actor)
         if duties_settled(session=session, declaration=decl):
             _enqueue_release(session, decl)
+
+
+def remind_unpaid(*, session: Session, after: timedelta, now: datetime | None = None) -> int:
+    """Sends CDS's `15 DMSCPR` payment reminder for declarations waiting for payment whose last payment notice is
+    older than `after`; returns how many were sent. Idempotent within `after` (a rerun sends nothing new)."""
+    from clearway.notifications.models import Notification
+
+    now = now or utcnow()
+    sent = 0
+    waiting = session.scalars(
+        select(Declaration).where(Declaration.status == Status.AWAITING_PAYMENT).order_by(Declaration.submitted_at)
+    )
+    for decl in waiting:
+        last = session.scalar(
+            select(Notification.created_at)
+            .where(
+                Notification.declaration_id == decl.id,
+                Notification.type.in_(("payment_required", "payment_reminder")),
+            )
+            .order_by(Notification.id.desc())
+            .limit(1)
+        )
+        if last is not None and now - last < after:
+            continue
+        if duties_settled(session=session, declaration=decl):
+            _enqueue_release(session, decl)  # settled meanwhile (e.g. a rate was loaded): let the chain release it
+            continue
+        details = payment_details(session, decl)
+        details["notification_code"] = "15 DMSCPR"
+        session.add(
+            Notification(
+                recipient_eori=decl.declarant_eori,
+                declaration_id=decl.id,
+                lrn=decl.lrn,
+                mrn=decl.mrn,
+                type="payment_reminder",
+                code="15 DMSCPR",
+                message=f"Declaration {decl.mrn or decl.lrn}: reminder, release still waits: "
+                f"{payment_reason(session, decl)}.",
+                details={**details, "status": decl.status},
+                created_at=now,
+            )
+        )
+        sent += 1
+    return sent
