@@ -10,6 +10,7 @@ import hmac
 import json
 import logging
 import secrets
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -263,12 +264,15 @@ def chart(
 ) -> Response:
     """A picture of the figures; `scope=mine` limits them to what the signed-in user may see."""
     where = None
+    who = None
     if scope == "mine":
-        where = declarations.visible_to(web_user(request, session, settings))
+        who = web_user(request, session, settings)
+        where = declarations.visible_to(who)
+    office = office.upper() if office else None
     if office:
-        condition = Declaration.office_of_lodgement == office.upper()
+        condition = Declaration.office_of_lodgement == office
         where = condition if where is None else (where & condition)
-    figures = kpi.load(session=session, now=utcnow(), where=where)
+    figures = _figures(session, (id(request.app), who.id if who else None, office), where)
     if name == "flow":
         svg = charts.flow_chart(tuple(figures.flow), figures.bucket)
     elif name == "status":
@@ -361,6 +365,23 @@ def logout(request: Request, form: Form) -> Response:
 # -- home ------------------------------------------------------------------------------------------------------
 
 
+_FIGURES: dict[tuple[Any, ...], tuple[float, kpi.Figures]] = {}
+FIGURES_SECONDS = 20.0
+
+
+def _figures(session: Any, key: tuple[Any, ...], where: Any) -> kpi.Figures:
+    """The figures for a scope, kept for a few seconds: a page and its pictures ask for the same ones at once."""
+    now = time.monotonic()
+    cached = _FIGURES.get(key)
+    if cached is not None and now - cached[0] < FIGURES_SECONDS:
+        return cached[1]
+    figures = kpi.load(session=session, now=utcnow(), where=where)
+    if len(_FIGURES) > 256:
+        _FIGURES.clear()
+    _FIGURES[key] = (now, figures)
+    return figures
+
+
 def _offices(session: Any) -> list[str]:
     return list(session.scalars(select(Declaration.office_of_lodgement).distinct().order_by("office_of_lodgement")))
 
@@ -394,7 +415,8 @@ def home(request: Request, user: WebUser, session: ReadSession, office: str | No
     if office:
         condition = Declaration.office_of_lodgement == office
         where = condition if where is None else (where & condition)
-    context["figures"] = kpi.load(session=session, now=now, where=where)
+    key = (id(request.app), user.id if scope == "mine" else None, office)
+    context["figures"] = _figures(session, key, where)
     context["chart_query"] = urlencode({"scope": scope, **({"office": office} if office else {})})
     return _page(request, "home.html", context)
 
@@ -402,7 +424,7 @@ def home(request: Request, user: WebUser, session: ReadSession, office: str | No
 @router.get("/kpi")
 def public_kpi(request: Request, session: ReadSession, settings: AppSettings) -> Response:
     _optional_user(request, session, settings)
-    figures = kpi.load(session=session, now=utcnow())
+    figures = _figures(session, (id(request.app), None, None), None)
     return _page(request, "kpi.html", {"figures": figures, "chart_query": "scope=public"})
 
 
@@ -630,7 +652,7 @@ def _revenue(session: Any, decl: Declaration) -> dict[str, Any] | None:
         "outstanding": position.outstanding,
         "refund_due": position.refund_due,
         "settled": position.settled,
-        "waiting": w.sentence(waiting) if waiting else None,
+        "waiting": w.sentence(w.without_api_paths(waiting)) if waiting else None,
     }
 
 

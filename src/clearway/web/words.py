@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -241,3 +242,9 @@ def hit_words(hit: Any) -> str:
         why = hit.get("reason") or hit.get("description") or hit.get("channel") or ""
         return f"{name}: {why}" if why else str(name)
     return str(hit)
+
+
+def without_api_paths(text: str) -> str:
+    """A service message without the API addresses meant for software ('(recorded at POST /api/...)')."""
+    text = re.sub(r"\s*\((?:recorded at |see )?(?:GET|POST|PUT|PATCH|DELETE) /api/[^)]*\)", "", text)
+    return re.sub(r"\s*(?:at |via )?(?:GET|POST|PUT|PATCH|DELETE) /api/\S+", "", text)

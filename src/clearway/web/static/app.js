@@ -94,6 +94,7 @@
   var suggestionsOff = false;
   function suggest(row, description) {
     var timer = null;
+    var latest = 0;
     var box = row.querySelector(".hs-suggestions");
     var hs = row.querySelector("[name$='.hs_code']");
     description.addEventListener("input", function () {
@@ -102,6 +103,7 @@
       var text = description.value.trim();
       if (text.length < 4) { box.hidden = true; return; }
       timer = setTimeout(function () {
+        var seq = ++latest;
         fetch("/api/v1/classification/suggest", {
           method: "POST",
           credentials: "same-origin",
@@ -111,13 +113,17 @@
           if (response.status === 404) { suggestionsOff = true; box.hidden = true; return null; }
           return response.ok ? response.json() : null;
         }).then(function (body) {
-          if (!body || !body.suggestions || !body.suggestions.length) { box.hidden = true; return; }
+          if (seq !== latest) return;  // an older answer arriving after a newer one
+          var useful = body && body.suggestions ? body.suggestions.filter(function (s, i) {
+            return i === 0 || (typeof s.confidence === "number" && s.confidence >= 0.05);
+          }) : [];
+          if (!useful.length) { box.hidden = true; return; }
           box.textContent = "";
           var label = document.createElement("span");
           label.className = "muted";
           label.textContent = "Suggested HS codes:";
           box.appendChild(label);
-          body.suggestions.forEach(function (s) {
+          useful.forEach(function (s) {
             var b = document.createElement("button");
             b.type = "button";
             var words = s.subheading && s.subheading.description ? " " + s.subheading.description : "";
