@@ -261,6 +261,15 @@ def test_missing_exchange_rate_holds_with_a_clear_reason(client, people, tariff_
     body = revenue(client, people, broker, decl["id"])
     assert body["assessment"]["status"] == "impossible" and body["settled"] is False
     assert "No exchange rate for JPY" in body["assessment"]["problem"]
+    fixed = declaration("REV-8", broker, currency="EUR")
+    amended = client.post(f"/api/v1/declarations/{decl['id']}/amendments",
+                          json={"reason": "invoice is in euros", "declaration": fixed}, headers=people.headers(broker))
+    assert amended.status_code == 200, amended.text
+    body = revenue(client, people, broker, decl["id"])
+    assert body["assessment"]["status"] == "assessed" and D(body["assessment"]["difference"]) == TOTAL
+    officer = people.create("customs_officer")
+    assert pay(client, people, officer, decl["id"], TOTAL, "PAY-8").json()["settled"] is True
+    assert status_of(client, people, broker, decl["id"]) == "released"
 
 
 def test_code_missing_from_the_tariff_holds_naming_the_goods_item(client, people, tariff_loaded):

@@ -264,7 +264,14 @@ def assess(*, session: Session, declaration: Declaration, reason: str) -> None:
     if previous is None or _signature(previous, currency) != computed.signature(currency):
         totals = computed.totals(currency)
         total_due = _money(sum(totals.values(), ZERO), currency) if computed.status == "assessed" else ZERO
-        before = previous.total_due if previous is not None else ZERO
+        # The difference is against the last computed assessment; an impossible one changes nothing yet.
+        last_assessed = session.scalars(
+            select(Assessment.total_due)
+            .where(Assessment.declaration_id == decl.id, Assessment.status == "assessed")
+            .order_by(Assessment.sequence.desc())
+            .limit(1)
+        ).first()
+        before = total_due if computed.status != "assessed" else Decimal(last_assessed or 0)
         assessment = Assessment(
             declaration_id=decl.id,
             sequence=(previous.sequence + 1) if previous is not None else 1,
