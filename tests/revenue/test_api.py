@@ -206,6 +206,9 @@ def test_amendment_reassessment_produces_the_difference_to_pay(client, people, t
     assert D(body["assessment"]["difference"]) == D("181.50") and D(body["total_due"]) == D("363.00")
     assert D(body["outstanding"]) == D("263.00")
     assert [h["reason"] for h in body["history"]] == ["acceptance", "amendment to version 2"]
+    note = client.get("/api/v1/notifications", headers=people.headers(broker)).json()["items"][-1]
+    assert note["code"] == "13 DMSTAX" and "re-assessed after amendment to version 2" in note["message"]
+    assert "USD 263.00 is due" in note["message"] and note["details"]["amount_due"] == "263.00"
     assert pay(client, people, officer, decl["id"], "263.00", "PAY-5B").json()["settled"] is True
     assert status_of(client, people, broker, decl["id"]) == "released"
 

@@ -314,9 +314,15 @@ def assess(*, session: Session, declaration: Declaration, reason: str) -> None:
                 "difference": str(assessment.difference),
             },
         )
+        stored = True
+    else:
+        stored = False
     _cover(session, decl, SYSTEM_ACTOR)
-    if decl.status == Status.AWAITING_PAYMENT and duties_settled(session=session, declaration=decl):
-        _enqueue_release(session, decl)
+    if decl.status == Status.AWAITING_PAYMENT:
+        if duties_settled(session=session, declaration=decl):
+            _enqueue_release(session, decl)
+        elif stored:  # the trader waiting for release hears the new amount at once
+            _notify(session, decl, "payment_required", None, f"re-assessed after {reason}")
 
 
 def _signature(assessment: Assessment, currency: str) -> tuple[Any, ...]:
@@ -846,21 +852,29 @@ def remind_unpaid(*, session: Session, after: timedelta, now: datetime | None = 
         if duties_settled(session=session, declaration=decl):
             _enqueue_release(session, decl)  # settled meanwhile (e.g. a rate was loaded): let the chain release it
             continue
-        details = payment_details(session, decl)
-        details["notification_code"] = "15 DMSCPR"
-        session.add(
-            Notification(
-                recipient_eori=decl.declarant_eori,
-                declaration_id=decl.id,
-                lrn=decl.lrn,
-                mrn=decl.mrn,
-                type="payment_reminder",
-                code="15 DMSCPR",
-                message=f"Declaration {decl.mrn or decl.lrn}: reminder, release still waits: "
-                f"{payment_reason(session, decl)}.",
-                details={**details, "status": decl.status},
-                created_at=now,
-            )
-        )
+        _notify(session, decl, "payment_reminder", "15 DMSCPR", "reminder", at=now)
         sent += 1
     return sent
+
+
+def _notify(
+    session: Session, decl: Declaration, kind: str, code: str | None, lead: str, *, at: datetime | None = None
+) -> None:
+    """Tells the declarant how much is due and how to pay (code: DMSTAX/DMSCPI from the position unless given)."""
+    from clearway.notifications.models import Notification
+
+    details = payment_details(session, decl)
+    details["notification_code"] = code = code or details["notification_code"]
+    session.add(
+        Notification(
+            recipient_eori=decl.declarant_eori,
+            declaration_id=decl.id,
+            lrn=decl.lrn,
+            mrn=decl.mrn,
+            type=kind,
+            code=code,
+            message=f"Declaration {decl.mrn or decl.lrn}: {lead}, release waits: {payment_reason(session, decl)}.",
+            details={**details, "status": decl.status},
+            created_at=at or utcnow(),
+        )
+    )
