@@ -69,6 +69,7 @@ SECTIONS: list[tuple[str, list[Field]]] = [
                 ADDITIONAL_TYPES,
                 size="s",
                 help="A standard, D pre-lodged",
+                required=True,
             ),
             Field(
                 "procedure_code",
