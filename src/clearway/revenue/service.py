@@ -650,6 +650,31 @@ def record_payment(
             f"{amount} has more decimals than {national} allows",
             errors=[field_error("amount", f"round to {quantum(national)}")],
         )
+    return _record_money(
+        session,
+        user,
+        decl,
+        amount=amount,
+        method=method,
+        reference=reference,
+        received_at=received_at,
+        action="revenue.payment",
+    )
+
+
+def _record_money(
+    session: Session,
+    user: User,
+    decl: Declaration,
+    *,
+    amount: Decimal,
+    method: str,
+    reference: str,
+    received_at: datetime | None,
+    action: str,
+) -> tuple[Payment, bool]:
+    """Stores a payment (or, negative, a refund) once per reference, audits it and re-balances the guarantee."""
+    national = national_currency(session)
     payment = Payment(
         declaration_id=decl.id,
         amount=amount,
@@ -668,18 +693,19 @@ def record_payment(
         existing = session.scalars(select(Payment).where(Payment.reference == reference)).first()
         if existing is None:
             raise
-        return _replayed(existing, decl.id, amount, currency), False
+        return _replayed(existing, decl.id, amount, national), False
     audit(
         session=session,
         actor=user.username,
         role=user.role,
-        action="revenue.payment",
+        action=action,
         entity_type="declaration",
         entity_id=decl.id,
         details={"amount": str(amount), "currency": national, "method": method, "reference": reference},
     )
     _cover(session, decl, (user.username, user.role))
-    _enqueue_release(session, decl)
+    if amount > 0:
+        _enqueue_release(session, decl)
     return payment, True
 
 
@@ -700,27 +726,16 @@ def record_refund(
             f"the refund due on this declaration is {_fmt(due, national)}; {_fmt(amount, national)} is more",
             errors=[field_error("amount", f"at most {due}")],
         )
-    refund = Payment(
-        declaration_id=decl.id,
+    return _record_money(
+        session,
+        user,
+        decl,
         amount=-_money(amount, national),
-        currency=national,
         method="refund",
         reference=reference,
-        received_at=utcnow(),
-        recorded_by=user.username,
-    )
-    session.add(refund)
-    session.flush()
-    audit(
-        session=session,
-        actor=user.username,
-        role=user.role,
+        received_at=None,
         action="revenue.refund",
-        entity_type="declaration",
-        entity_id=decl.id,
-        details={"amount": str(amount), "currency": national, "reference": reference},
     )
-    return refund, True
 
 
 def _replayed(existing: Payment, declaration_id: str, amount: Decimal, currency: str) -> Payment:

@@ -107,6 +107,12 @@ def _revenue(session: ReadSession, user: CurrentUser, declaration_id: str) -> Re
     )
 
 
+def _mark_replay(response: Response, created: bool) -> None:
+    if not created:
+        response.status_code = status.HTTP_200_OK
+        response.headers["Idempotent-Replayed"] = "true"
+
+
 @router.get("/declarations/{declaration_id}/assessment", response_model=RevenueOut)
 def read_assessment(declaration_id: str, user: CurrentUser, session: ReadSession) -> RevenueOut:
     """The latest assessment with its tax lines, what is paid, guaranteed and still due, and earlier assessments."""
@@ -134,9 +140,7 @@ def record_payment(
         received_at=body.received_at,
     )
     session.commit()
-    if not created:
-        response.status_code = status.HTTP_200_OK
-        response.headers["Idempotent-Replayed"] = "true"
+    _mark_replay(response, created)
     return _revenue(reader, user, declaration_id)
 
 
@@ -154,9 +158,7 @@ def record_refund(
         session=session, user=user, declaration_id=declaration_id, amount=body.amount, reference=body.reference
     )
     session.commit()
-    if not created:
-        response.status_code = status.HTTP_200_OK
-        response.headers["Idempotent-Replayed"] = "true"
+    _mark_replay(response, created)
     return _revenue(reader, user, declaration_id)
 
 
