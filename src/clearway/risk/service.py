@@ -15,6 +15,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -50,43 +51,17 @@ MAX_LIST_ENTRIES = 100_000
 # --------------------------------------------------------------------------------------------------- profiles
 
 
+_PROFILE_FIELDS = tuple(f.name for f in dataclass_fields(SelectivityProfile))  # the row has the same columns
+
+
 def _to_profile(row: RiskProfile) -> SelectivityProfile:
-    return SelectivityProfile(
-        profile_id=row.profile_id,
-        version=row.version,
-        name=row.name,
-        reason=row.reason,
-        channel=row.channel,  # type: ignore[arg-type]
-        priority=row.priority,
-        valid_from=row.valid_from,
-        valid_to=row.valid_to,
-        criteria=row.criteria,
-        mandatory=row.mandatory,
-        kind=row.kind,  # type: ignore[arg-type]
-        status=row.status,  # type: ignore[arg-type]
-        description=row.description,
-    )
+    return SelectivityProfile(**{name: getattr(row, name) for name in _PROFILE_FIELDS})
 
 
 def _row(profile: SelectivityProfile, *, by: str) -> RiskProfile:
-    return RiskProfile(
-        profile_id=profile.profile_id,
-        version=profile.version,
-        status=profile.status,
-        name=profile.name,
-        reason=profile.reason,
-        channel=profile.channel,
-        priority=profile.priority,
-        valid_from=profile.valid_from,
-        valid_to=profile.valid_to,
-        criteria=dict(profile.criteria),
-        mandatory=profile.mandatory,
-        kind=profile.kind,
-        description=profile.description,
-        fingerprint=profile.fingerprint(),
-        created_by=by,
-        created_at=utcnow(),
-    )
+    content = {name: getattr(profile, name) for name in _PROFILE_FIELDS}
+    content["criteria"] = dict(profile.criteria)
+    return RiskProfile(**content, fingerprint=profile.fingerprint(), created_by=by, created_at=utcnow())
 
 
 def _versions(session: Session, profile_id: str, *, for_update: bool = False) -> list[RiskProfile]:

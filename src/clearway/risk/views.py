@@ -5,7 +5,7 @@ Risk analysts write; administrators and customs officers read.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, status
@@ -135,7 +135,7 @@ def backtest(profile_id: str, body: BacktestIn, user: Analyst, session: ReadSess
     result = service.backtest_profile(
         session=session, profile_id=profile_id, since=body.since, until=body.until, version=body.version
     )
-    return {"since": body.since, "until": body.until or date.today(), **result.to_dict()}
+    return {"since": body.since, "until": body.until or datetime.now(UTC).date(), **result.to_dict()}
 
 
 @router.get("/lists", response_model=list[ListOut])
