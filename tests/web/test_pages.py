@@ -347,3 +347,14 @@ def test_list_searches_by_lrn_or_mrn_and_pages(client, people, monkeypatch):
     older = re.search(r'href="(/declarations\?cursor=[^"]+)"', first.text).group(1)
     second = client.get(html.unescape(older))
     assert "PG-0" in second.text and "PG-2" not in second.text
+
+
+def test_what_traders_type_is_shown_as_text_never_as_markup(client, people):
+    broker = people.create("declarant")
+    decl = lodge_via_api(client, people, broker, "XSS-1", '<script>alert("x")</script>')
+    sign_in(client, people.create("customs_officer"))
+    page = client.get(f"/declarations/{decl['id']}")
+    assert '<script>alert("x")</script>' not in page.text
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
+    home = client.get("/")
+    assert "Control results" in home.text and "Found something" in home.text

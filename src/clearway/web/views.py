@@ -13,6 +13,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -24,7 +25,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from starlette.datastructures import FormData
 
 from clearway.auth import service as auth_service
@@ -411,6 +412,7 @@ def home(request: Request, user: WebUser, session: ReadSession, office: str | No
         if role != Role.CUSTOMS_OFFICER:
             recent = select(Declaration).order_by(Declaration.submitted_at.desc()).limit(10)
             context["recent"] = list(session.scalars(recent))
+        context["controls"] = _control_outcomes(session, office, now)
         scope = "public"
     if office:
         condition = Declaration.office_of_lodgement == office
@@ -419,6 +421,22 @@ def home(request: Request, user: WebUser, session: ReadSession, office: str | No
     context["figures"] = _figures(session, key, where)
     context["chart_query"] = urlencode({"scope": scope, **({"office": office} if office else {})})
     return _page(request, "home.html", context)
+
+
+def _control_outcomes(session: Any, office: str | None, now: Any) -> dict[str, Any]:
+    """Control results recorded in the figures' window, by outcome, and the share that found something."""
+    query = (
+        select(ControlResult.outcome, func.count())
+        .join(Declaration, Declaration.id == ControlResult.declaration_id)
+        .where(ControlResult.recorded_at >= now - timedelta(days=kpi.WINDOW_DAYS))
+        .group_by(ControlResult.outcome)
+    )
+    if office:
+        query = query.where(Declaration.office_of_lodgement == office)
+    counts = {outcome: n for outcome, n in session.execute(query)}
+    total = sum(counts.values())
+    found = counts.get("discrepancy", 0) + counts.get("fraud", 0)
+    return {"counts": counts, "total": total, "found": found, "rate": found / total if total else None}
 
 
 @router.get("/kpi")
