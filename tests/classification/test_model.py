@@ -12,6 +12,11 @@ def test_normalize_spells_out_parcel_shorthand():
     assert normalize("  ") == ""
 
 
+def test_normalize_uses_one_spelling_for_british_and_american_words():
+    assert normalize("Ammonium Sulphate") == normalize("ammonium sulfate") == "ammonium sulfate"
+    assert normalize("aluminium tyre") == "aluminum tire"
+
+
 def test_hs6_of_reads_dotted_and_long_codes():
     assert hs6_of("6109.10.00") == "610910"
     assert hs6_of("6109100010") == "610910"

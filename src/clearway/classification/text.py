@@ -26,7 +26,6 @@ _SYNONYMS = {
     "edt": "eau de toilette perfume",
     "edp": "eau de parfum perfume",
     "w": "with",
-    "s s": "stainless steel",
     "ss": "stainless steel",
     "hdmi": "hdmi cable",
     "usb": "usb",
@@ -43,11 +42,22 @@ _SYNONYMS = {
 }
 
 
+# British and American spellings meet (the labelled data is British, the national tariff American).
+_SPELLING = [(re.compile(r"\bsulph"), "sulf"), (re.compile(r"\baluminium"), "aluminum"),
+             (re.compile(r"\b(colou?r)"), "color"), (re.compile(r"\bfibre"), "fiber"), (re.compile(r"\btyre"), "tire"),
+             (re.compile(r"\bjewellery"), "jewelry"), (re.compile(r"\bmoulds?\b"), "mold"),
+             (re.compile(r"\bgrey\b"), "gray"), (re.compile(r"\bcentre"), "center"), (re.compile(r"\blitre"), "liter"),
+             (re.compile(r"\bmetre"), "meter"), (re.compile(r"\bpyjama"), "pajama")]
+
+
 def normalize(text: str) -> str:
-    """Lower-cases, keeps letters and digits only, and spells out common shorthand."""
+    """Lower-cases, keeps letters and digits only, spells out common shorthand and uses American spelling."""
     lowered = text.lower().replace("'", "").replace("’", "")
     words = _NON_ALNUM.sub(" ", lowered).split()
-    return _SPACES.sub(" ", " ".join(_SYNONYMS.get(word, word) for word in words)).strip()
+    joined = " ".join(_SYNONYMS.get(word, word) for word in words)
+    for pattern, replacement in _SPELLING:
+        joined = pattern.sub(replacement, joined)
+    return _SPACES.sub(" ", joined).strip()
 
 
 def hs6_of(code: str) -> str | None:
