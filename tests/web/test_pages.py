@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 
 from sqlalchemy import func, select
 
@@ -358,3 +359,15 @@ def test_what_traders_type_is_shown_as_text_never_as_markup(client, people):
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page.text
     home = client.get("/")
     assert "Control results" in home.text and "Found something" in home.text
+
+
+def test_repeated_failed_sign_ins_have_to_wait(client, people):
+    officer = people.create("customs_officer", username=f"slow-{uuid.uuid4().hex[:8]}")
+    token = csrf_of(client.get("/login").text)
+    codes = [
+        client.post("/login", data={"csrf_token": token, "username": officer.username, "password": "no"}).status_code
+        for _ in range(6)
+    ]
+    assert codes == [401] * 5 + [429]
+    blocked = client.post("/login", data={"csrf_token": token, "username": officer.username, "password": PASSWORD})
+    assert blocked.status_code == 429 and "Too many failed sign-ins" in blocked.text

@@ -24,6 +24,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from pydantic import ValidationError
 from sqlalchemy import case, func, select
 from starlette.datastructures import FormData
@@ -59,6 +62,9 @@ OFFICER_QUEUE = (
 DECLARANT_ACTION = (Status.DOCUMENTS_REQUESTED, Status.PHYSICAL_INSPECTION, Status.AWAITING_PAYMENT)
 DECISIONS = ("request_documents", "record_control_result", "release", "reroute", "refuse", "seize", "invalidate")
 PAGE_SIZE = 25
+# Failed sign-ins allowed per account and client address (in this process) before it has to wait.
+LOGIN_ATTEMPTS = parse_limit("5/5 minutes")
+_LOGIN_LIMITER = MovingWindowRateLimiter(MemoryStorage())
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(w=w, forms=forms, duration=kpi.duration_words)
@@ -312,11 +318,22 @@ def login_page(request: Request, next: str | None = None, expired: str | None = 
 
 @router.post("/login")
 def login(request: Request, form: Form, session: ReadSession, settings: AppSettings) -> Response:
-    username = str(form.get("username") or "").strip()
+    username = str(form.get("username") or "").strip()[:64]
     password = str(form.get("password") or "")
     next_url = _safe_next(str(form.get("next") or "/"))
     resume = str(form.get("resume") or "")
-    user = auth_service.authenticate(session=session, username=username, password=password) if username else None
+    client = request.client.host if request.client else "-"
+    error = None
+    if not _LOGIN_LIMITER.test(LOGIN_ATTEMPTS, username.lower(), client):
+        reset = _LOGIN_LIMITER.get_window_stats(LOGIN_ATTEMPTS, username.lower(), client).reset_time
+        minutes = max(1, round((reset - time.time()) / 60))
+        error = f"Too many failed sign-ins for this account from your address. Try again in {minutes} min."
+        user = None
+    else:
+        user = auth_service.authenticate(session=session, username=username, password=password) if username else None
+        if user is None:
+            _LOGIN_LIMITER.hit(LOGIN_ATTEMPTS, username.lower(), client)
+            error = "The username or password is not right. Check them and try again."
     if user is None:
         return _page(
             request,
@@ -325,11 +342,11 @@ def login(request: Request, form: Form, session: ReadSession, settings: AppSetti
                 "next": next_url,
                 "resume": resume,
                 "expired": False,
-                "error": "The username or password is not right. Check them and try again.",
+                "error": error,
                 "username": username,
                 "demo_users": _demo_users(request),
             },
-            status=401,
+            status=429 if error and error.startswith("Too many") else 401,
         )
     token = create_access_token(
         subject=str(user.id), role=user.role, secret=settings.secret_key, minutes=settings.access_token_minutes
