@@ -207,3 +207,24 @@ def test_cli_profiles_lists_test_report_and_retrain(cli_env, client, people, tmp
     result = runner.invoke(app, ["retrain", "--data", str(tiny_kcs)])
     assert result.exit_code == 0, result.output
     assert "v0001 is now active" in result.output
+
+
+def test_the_budget_state_survives_a_rolled_back_assessment(database, settings):
+    database.settings = settings
+    for commit in (True, False, True):  # the rolled-back one must not count, though this process cached it
+        with database.session() as session:
+            service.decide_under_budget(
+                session=session,
+                office="USJFK001",
+                declaration_key=f"K-{commit}",
+                rule_hits=[],
+                score=None,
+                trusted_trader=False,
+            )
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
+    with database.read_session() as session:
+        state = session.get(OfficePolicy, "USJFK001").state
+    assert state["decisions"] == 2 and state["by_channel"]["green"] == 2

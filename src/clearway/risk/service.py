@@ -24,7 +24,7 @@ from typing import Any, get_args
 
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from clearway.db import utcnow
 from clearway.declarations.models import ControlResult, Declaration
@@ -251,6 +251,9 @@ def put_list(
 
 # --------------------------------------------------------------------------------------------------- office policy
 
+# (database, office) -> (the row's updated_at as this process wrote it, config, the state object after that write)
+_state_cache: dict[tuple[str, str], tuple[datetime, channel_policy.PolicyConfig, channel_policy.PolicyState]] = {}
+
 
 def _policy_seed(settings: Any, office: str) -> str:
     # Derived from the installation's secret so that nobody outside can predict the random selection.
@@ -310,9 +313,11 @@ def set_office_policy(*, session: Session, office: str, params: Mapping[str, Any
     return office_policy(session=session, office=office)
 
 
-def _locked_policy(session: Session, office: str) -> OfficePolicy:
+def _locked_policy(session: Session, office: str, *, defer_state: bool = False) -> OfficePolicy:
     """The office's policy row, locked FOR UPDATE (created on first use; a concurrent creator is tolerated)."""
     query = select(OfficePolicy).where(OfficePolicy.office == office).with_for_update()
+    if defer_state:
+        query = query.options(defer(OfficePolicy.state))
     row = session.scalars(query).first()
     if row is None:
         try:
@@ -337,9 +342,17 @@ def decide_under_budget(
 ) -> channel_policy.ChannelDecision:
     """Runs the channel policy with the office's budget, locking and updating its state in this transaction."""
     settings = session.info.get("settings")
-    row = _locked_policy(session, office)
+    row = _locked_policy(session, office, defer_state=True)
     config = policy_config(settings=settings, office=office, overrides=row.config)
-    state = channel_policy.PolicyState.from_dict(config, row.state) if row.state else channel_policy.PolicyState(config)
+    # The state this process wrote last is reused while the row still carries its stamp (updated_at): no other
+    # process and no rolled-back transaction changed it since. Otherwise it is read back from the row.
+    key = (str(session.get_bind().url), office)
+    cached = _state_cache.get(key)
+    if cached is not None and cached[0] == row.updated_at and cached[1] is config:
+        state = cached[2]
+    else:
+        stored = row.state
+        state = channel_policy.PolicyState.from_dict(config, stored) if stored else channel_policy.PolicyState(config)
     decision = channel_policy.decide(
         declaration_key=declaration_key,
         rule_hits=rule_hits,
@@ -351,6 +364,8 @@ def decide_under_budget(
     state.record(decision)
     row.state = state.to_dict()
     row.updated_at = utcnow()
+    with _cache_lock:
+        _state_cache[key] = (row.updated_at, config, state)
     return decision
 
 
