@@ -92,11 +92,13 @@ def test_shipped_model_is_built_once_and_cached(registry_root, small_model, monk
         return small_model
 
     monkeypatch.setattr(training, "build_shipped_model", build)
+    (registry_root / "shipped" / "0123456789abcdef").mkdir(parents=True)  # built from older shipped files
     registry = ClassifierRegistry(registry_root)
     assert registry.load_active().rank(["dog food"], limit=1) == [["230910"]]
     assert registry.load_shipped().rank(["dog food"], limit=1) == [["230910"]]
     assert len(calls) == 1
-    assert list((registry_root / "shipped").iterdir())
+    [cached] = list((registry_root / "shipped").iterdir())
+    assert (cached / "model.pkl").is_file() and cached.name != "0123456789abcdef"
 
 
 def test_train_with_a_bad_file_fails_clearly(tmp_path, registry_root):

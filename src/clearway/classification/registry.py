@@ -180,6 +180,9 @@ class ClassifierRegistry:
                 (tmp / "metadata.json").write_text(json.dumps(model.metadata, indent=2, default=str), encoding="utf-8")
                 shutil.rmtree(cache, ignore_errors=True)
                 tmp.rename(cache)
+                for stale in cache.parent.iterdir():  # models built from earlier shipped files
+                    if stale != cache and not stale.name.startswith("."):
+                        shutil.rmtree(stale, ignore_errors=True)
             except OSError:
                 pass  # a read-only var/ only costs a rebuild next time
             return model
