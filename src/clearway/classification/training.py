@@ -131,9 +131,10 @@ def shipped_examples() -> list[tuple[str, str]]:
 
 
 def shipped_fingerprint() -> str:
-    """Identifies the shipped files and parameters the shipped model is built from."""
+    """Identifies the shipped files, parameters and model code the shipped model is built from."""
+    code = [file_digest(Path(__file__).with_name(name)) for name in ("model.py", "text.py", "reference.py")]
     return fingerprint([], file_digest(LABELED_FILE), file_digest(HS2022_FILE), file_digest(HTS_FILE),
-                       repr(Params().to_dict()), f"format {MODEL_FORMAT}")
+                       repr(Params().to_dict()), f"format {MODEL_FORMAT}", *code)
 
 
 def build_shipped_model() -> HSClassifier:
