@@ -20,6 +20,7 @@ TARIFF_CSV = """code,measure_type,duty,countries,programme,valid_from
 2204.21,excise,1.07 USD/liter,,,2000-01-01
 2204.21,vat,5%,,,2000-01-01
 8471.30,third_country,Free,,,2000-01-01
+4202.21,third_country,6.9% on the case,,,2000-01-01
 """
 RATES_CSV = "currency,valid_from,rate_per_unit\nEUR,2000-01-01,1.10\n"
 # T-shirts EUR 1000 -> USD 1100.00, duty 16.5% = 181.50, VAT 0% (national rate) = 0.00.
@@ -362,3 +363,27 @@ def test_payment_reminders_are_sent_once_per_period(client, people, tariff_loade
     monkeypatch.setenv("CLEARWAY_SECRET_KEY", "test-secret-" + "x" * 40)
     result = CliRunner().invoke(cli, ["revenue", "remind", "--after-days", "1"])
     assert result.exit_code == 0 and "Sent 0 payment reminders" in result.output
+
+
+def test_an_officer_assesses_what_the_tariff_cannot_compute(client, people, tariff_loaded):
+    broker, officer = people.create("declarant"), people.create("customs_officer")
+    data = declaration("REV-16", broker, wine=False)
+    data["goods_items"][0]["hs_code"] = "420221"
+    decl = lodge(client, people, broker, data)
+    assert decl["status"] == "awaiting_payment" and "cannot be computed" in decl["history"][-1]["reason"]
+    url = f"/api/v1/declarations/{decl['id']}/assessment"
+    lines = [{"goods_item": 1, "tax_type": "duty", "base": "300.00", "rate_text": "6.9% on the case (USD 300)",
+              "amount": "20.70"}]
+    body = {"reason": "case valued at USD 300 on inspection of the invoice", "tax_lines": lines}
+    assert client.post(url, json=body, headers=people.headers(broker)).status_code == 403
+    wrong = client.post(url, json={**body, "tax_lines": [{**lines[0], "goods_item": 5}]},
+                        headers=people.headers(officer))
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "tax_lines[0].goods_item"
+    assessed = client.post(url, json=body, headers=people.headers(officer))
+    assert assessed.status_code == 200, assessed.text
+    result = assessed.json()
+    assert result["assessment"]["status"] == "assessed" and D(result["outstanding"]) == D("20.70")
+    assert result["assessment"]["tax_lines"][0]["source"] == f"officer {officer.username}"
+    assert result["assessment"]["tax_lines"][0]["commodity_code"] == "420221"
+    assert pay(client, people, officer, decl["id"], "20.70", "PAY-16").json()["settled"] is True
+    assert status_of(client, people, broker, decl["id"]) == "released"

@@ -31,6 +31,21 @@ class RefundIn(Strict):
     reference: Reference = Field(description="The refund's own reference; a retry with it is harmless")
 
 
+class ManualLineIn(Strict):
+    goods_item: Annotated[int, Field(ge=1, le=999)] | None = Field(None, description="None: the whole declaration")
+    tax_type: Literal["duty", "excise", "vat"]
+    base: Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=3)]
+    rate_text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    amount: Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=3)]
+
+
+class ManualAssessmentIn(Strict):
+    """An officer's assessment of what the tariff cannot compute; an empty list means nothing is due."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    tax_lines: Annotated[list[ManualLineIn], Field(max_length=999 * 3)]
+
+
 class PaymentOut(BaseModel):
     id: int
     declaration_id: str

@@ -258,8 +258,15 @@ def assess(*, session: Session, declaration: Declaration, reason: str) -> None:
     decl = declaration
     if decl.accepted_at is None or _administered(session, decl) is not None:
         return
+    computed = _compute(session, decl, national_currency(session))
+    _record_assessment(session, decl, computed, reason, SYSTEM_ACTOR)
+
+
+def _record_assessment(
+    session: Session, decl: Declaration, computed: _Computed, reason: str, actor: tuple[str, str]
+) -> None:
+    """Stores `computed` when it differs from the latest assessment, re-balances the guarantee, tells the trader."""
     currency = national_currency(session)
-    computed = _compute(session, decl, currency)
     previous = latest(session=session, declaration_id=decl.id)
     if previous is None or _signature(previous, currency) != computed.signature(currency):
         totals = computed.totals(currency)
@@ -300,8 +307,8 @@ def assess(*, session: Session, declaration: Declaration, reason: str) -> None:
         session.flush()
         audit(
             session=session,
-            actor="system",
-            role=Role.SYSTEM.value,
+            actor=actor[0],
+            role=actor[1],
             action="revenue.assess",
             entity_type="declaration",
             entity_id=decl.id,
@@ -317,12 +324,59 @@ def assess(*, session: Session, declaration: Declaration, reason: str) -> None:
         stored = True
     else:
         stored = False
-    _cover(session, decl, SYSTEM_ACTOR)
+    _cover(session, decl, actor)
     if decl.status == Status.AWAITING_PAYMENT:
         if duties_settled(session=session, declaration=decl):
             _enqueue_release(session, decl)
         elif stored:  # the trader waiting for release hears the new amount at once
             _notify(session, decl, "payment_required", None, f"re-assessed after {reason}")
+
+
+def manual_assess(
+    *, session: Session, user: User, declaration_id: str, reason: str, lines: list[dict[str, Any]]
+) -> Declaration:
+    """An officer's assessment, for what the tariff cannot compute (a rate on part of the goods, a reference to
+    another provision): the lines given replace the latest assessment until the next re-assessment."""
+    if user.role != Role.CUSTOMS_OFFICER:
+        raise Forbidden(f"taxes are assessed by customs officers; you are {user.role}")
+    decl = _lock(session, declaration_id, user)
+    if decl.status in FINAL:
+        raise Conflict(f"declaration {decl.mrn or decl.lrn} is {decl.status}; it can no longer be assessed")
+    if decl.accepted_at is None:
+        raise Conflict("the declaration is not accepted yet")
+    by_item = {int(item.get("sequence") or n): item for n, item in enumerate(decl.document["goods_items"], start=1)}
+    errors = [
+        field_error(f"tax_lines[{n}].goods_item", f"no goods item {line['goods_item']} on this declaration")
+        for n, line in enumerate(lines)
+        if line.get("goods_item") is not None and line["goods_item"] not in by_item
+    ]
+    if errors:
+        raise InvalidInput("the assessment names goods items the declaration does not have", errors=errors)
+    rows = [
+        {
+            "goods_item": line.get("goods_item"),
+            "commodity_code": None,
+            "origin_country": None,
+            "tax_type": line["tax_type"],
+            "base": line["base"],
+            "rate_text": line["rate_text"],
+            "amount": line["amount"],
+            "measure_id": None,
+            "source": f"officer {user.username}",
+            "quantity": None,
+            "quantity_unit": None,
+            "note": None,
+            "preference": None,
+        }
+        for line in lines
+    ]
+    for row in rows:
+        item = by_item.get(row["goods_item"]) if row["goods_item"] is not None else None
+        if item is not None:
+            row["commodity_code"], row["origin_country"] = item["hs_code"], item["country_of_origin"]
+    computed = _Computed("assessed", None, None, None, str(decl.document["invoice"]["currency"]).upper(), rows, [])
+    _record_assessment(session, decl, computed, f"officer's assessment: {reason}", (user.username, user.role))
+    return decl
 
 
 def _signature(assessment: Assessment, currency: str) -> tuple[Any, ...]:

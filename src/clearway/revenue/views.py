@@ -11,6 +11,7 @@ from clearway.revenue.schemas import (
     AccountIn,
     AccountOut,
     AssessmentOut,
+    ManualAssessmentIn,
     MovementOut,
     PaymentIn,
     PaymentOut,
@@ -117,6 +118,22 @@ def _mark_replay(response: Response, created: bool) -> None:
 def read_assessment(declaration_id: str, user: CurrentUser, session: ReadSession) -> RevenueOut:
     """The latest assessment with its tax lines, what is paid, guaranteed and still due, and earlier assessments."""
     return _revenue(session, user, declaration_id)
+
+
+@router.post("/declarations/{declaration_id}/assessment", response_model=RevenueOut)
+def assess_manually(
+    declaration_id: str, body: ManualAssessmentIn, user: CurrentUser, session: DbSession, reader: ReadSession
+) -> RevenueOut:
+    """A customs officer's assessment, where the tariff cannot compute the taxes (the lines replace the latest)."""
+    service.manual_assess(
+        session=session,
+        user=user,
+        declaration_id=declaration_id,
+        reason=body.reason,
+        lines=[line.model_dump() for line in body.tax_lines],
+    )
+    session.commit()
+    return _revenue(reader, user, declaration_id)
 
 
 @router.post(
