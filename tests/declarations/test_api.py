@@ -323,3 +323,18 @@ def test_health_and_openapi(client):
         "/api/v1/notifications",
     ):
         assert path in spec["paths"]
+
+
+def test_the_trader_never_sees_why_customs_targeted_the_declaration(client, people):
+    broker, officer = people.create("declarant"), people.create("customs_officer")
+    data = sample_declaration("LRN-R", declarant_eori=broker_eori(broker))
+    data["goods_items"][0]["description"] += " CONTROL-RED"
+    decl = lodge(client, people.headers(broker), data).json()
+    assigned = next(e for e in decl["history"] if e["action"] == "assign_channel")
+    assert assigned["reason"] is None and assigned["details"] == {"channel": "red"}
+    notes = client.get("/api/v1/notifications", headers=people.headers(broker)).json()["items"]
+    channel_note = next(n for n in notes if n["type"] == "channel_assigned")
+    assert channel_note["details"] == {"status": "physical_inspection", "channel": "red"}
+    seen_by_officer = client.get(f"/api/v1/declarations/{decl['id']}", headers=people.headers(officer)).json()
+    officer_view = next(e for e in seen_by_officer["history"] if e["action"] == "assign_channel")
+    assert "CONTROL-RED" in officer_view["reason"]

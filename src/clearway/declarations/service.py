@@ -24,7 +24,7 @@ from clearway.db import utcnow
 from clearway.declarations import domain
 from clearway.declarations.domain import Action, Channel, Role, Status
 from clearway.declarations.models import Declaration, DeclarationEvent, DeclarationVersion, GoodsItem
-from clearway.declarations.schemas import DeclarationIn
+from clearway.declarations.schemas import DeclarationIn, EventOut
 from clearway.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from clearway.notifications import service as notifications
 from clearway.revenue import service as revenue
@@ -391,6 +391,18 @@ def cancel(*, session: Session, user: User, declaration_id: str, reason: str) ->
     _require_declarant_for(user, decl.declarant_eori)
     apply(session, decl, Action.CANCEL, Actor.of(user), reason=reason)
     return decl
+
+
+# Targeting is confidential: the trader learns the channel, never the profiles, scores or reasons behind it.
+TARGETING_ACTIONS = {Action.ASSIGN_CHANNEL.value, Action.REROUTE.value}
+
+
+def as_seen_by_trader(event: EventOut) -> EventOut:
+    """The history entry without customs' targeting reasons."""
+    if event.action not in TARGETING_ACTIONS:
+        return event
+    channel = (event.details or {}).get("channel") or (event.details or {}).get("to_channel")
+    return event.model_copy(update={"reason": None, "details": {"channel": channel} if channel else None})
 
 
 def action_required(decl: Declaration, events: list[DeclarationEvent] | None = None) -> str | None:

@@ -7,7 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 
 from clearway.auth.deps import AppSettings, CurrentUser, DbSession, ReadSession
+from clearway.auth.models import User
 from clearway.declarations import service
+from clearway.declarations.domain import Role
 from clearway.declarations.models import Declaration
 from clearway.declarations.schemas import (
     AmendmentIn,
@@ -24,8 +26,12 @@ from clearway.release import service as release
 router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
 
 
-def render(decl: Declaration, session: ReadSession, *, with_history: bool = True) -> DeclarationOut:
-    events = service.history(session=session, declaration_id=decl.id) if with_history else None
+def render(decl: Declaration, session: ReadSession, user: User) -> DeclarationOut:
+    """The declaration as `user` may see it: a trader never sees why customs targeted it."""
+    events = service.history(session=session, declaration_id=decl.id)
+    history = [EventOut.model_validate(e, from_attributes=True) for e in events]
+    if user.role == Role.DECLARANT:
+        history = [service.as_seen_by_trader(event) for event in history]
     return DeclarationOut(
         id=decl.id,
         lrn=decl.lrn,
@@ -42,7 +48,7 @@ def render(decl: Declaration, session: ReadSession, *, with_history: bool = True
         updated_at=decl.updated_at,
         action_required=service.action_required(decl, events),
         document=decl.document,
-        history=[EventOut.model_validate(e, from_attributes=True) for e in events] if events is not None else None,
+        history=history,
     )
 
 
@@ -79,7 +85,7 @@ def lodge(
     if not created:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
-    return render(decl, reader)
+    return render(decl, reader, user)
 
 
 @router.get("", response_model=DeclarationPage)
@@ -115,7 +121,7 @@ def list_declarations(
 @router.get("/{declaration_id}", response_model=DeclarationOut)
 def read(declaration_id: str, user: CurrentUser, session: ReadSession) -> DeclarationOut:
     """One declaration with its current document and full history."""
-    return render(service.get(session=session, user=user, declaration_id=declaration_id), session)
+    return render(service.get(session=session, user=user, declaration_id=declaration_id), session, user)
 
 
 @router.post("/{declaration_id}/amendments", response_model=DeclarationOut)
@@ -127,7 +133,7 @@ def amend(
         session=session, user=user, declaration_id=declaration_id, declaration=body.declaration, reason=body.reason
     )
     session.commit()
-    return render(service.get(session=reader, user=user, declaration_id=decl.id), reader)
+    return render(service.get(session=reader, user=user, declaration_id=decl.id), reader, user)
 
 
 @router.post("/{declaration_id}/cancellation", response_model=DeclarationOut)
@@ -137,7 +143,7 @@ def cancel(
     """Withdraws the declaration at the declarant's request, before release."""
     decl = service.cancel(session=session, user=user, declaration_id=declaration_id, reason=body.reason)
     session.commit()
-    return render(service.get(session=reader, user=user, declaration_id=decl.id), reader)
+    return render(service.get(session=reader, user=user, declaration_id=decl.id), reader, user)
 
 
 @router.post("/{declaration_id}/decisions", response_model=DeclarationOut)
@@ -148,4 +154,4 @@ def decide(
     re-route."""
     decl = release.decide(session=session, user=user, declaration_id=declaration_id, decision=body)
     session.commit()
-    return render(service.get(session=reader, user=user, declaration_id=decl.id), reader)
+    return render(service.get(session=reader, user=user, declaration_id=decl.id), reader, user)

@@ -64,7 +64,8 @@ def for_transition(
         docs=docs,
         version=(details or {}).get("version", declaration.version),
     )
-    payload = dict(details or {})
+    # Targeting is confidential: a channel notification says the channel, never the reasons.
+    payload = {} if action in (Action.ASSIGN_CHANNEL, Action.REROUTE) else dict(details or {})
     payload["status"] = declaration.status
     if declaration.channel:
         payload["channel"] = declaration.channel
