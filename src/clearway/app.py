@@ -146,7 +146,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, Any]:
         """Liveness and readiness: the database answers; how many background jobs wait."""
-        with db.session() as session:
+        with db.read_session() as session:
             session.execute(text("SELECT 1"))
             waiting = session.scalar(select(func.count()).select_from(Job).where(Job.status == "pending"))
             failed = session.scalar(select(func.count()).select_from(Job).where(Job.status == "failed"))

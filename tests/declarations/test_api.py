@@ -338,3 +338,30 @@ def test_the_trader_never_sees_why_customs_targeted_the_declaration(client, peop
     seen_by_officer = client.get(f"/api/v1/declarations/{decl['id']}", headers=people.headers(officer)).json()
     officer_view = next(e for e in seen_by_officer["history"] if e["action"] == "assign_channel")
     assert "CONTROL-RED" in officer_view["reason"]
+
+
+def test_goods_items_are_stored_as_rows_for_every_version(client, people, database):
+    from sqlalchemy import select
+
+    from clearway.declarations.models import GoodsItem
+
+    broker = people.create("declarant")
+    headers = people.headers(broker)
+    data = sample_declaration("LRN-S", declarant_eori=broker_eori(broker), items=3)
+    data["goods_items"][0]["description"] += " CONTROL-YELLOW"
+    decl = lodge(client, headers, data).json()
+
+    def rows():
+        with database.session() as session:
+            items = session.scalars(select(GoodsItem).where(GoodsItem.declaration_id == decl["id"])).all()
+            return [(i.sequence, i.hs_code, str(i.item_price)) for i in sorted(items, key=lambda i: i.sequence)]
+
+    assert [r[0] for r in rows()] == [1, 2, 3]
+    data["goods_items"] = data["goods_items"][:2]
+    data["goods_items"][1]["item_price"] = "12.34"
+    client.post(
+        f"/api/v1/declarations/{decl['id']}/amendments",
+        json={"reason": "one item less", "declaration": data},
+        headers=headers,
+    )
+    assert [(r[0], r[2]) for r in rows()] == [(1, data["goods_items"][0]["item_price"]), (2, "12.34")]

@@ -83,9 +83,18 @@ def test_mrn_has_year_country_and_a_valid_check_character():
     for mrn in mrns:
         assert mrn.startswith("26US") and len(mrn) == 18
         assert domain.mrn_is_valid(mrn)
-    tampered = next(iter(mrns))
-    tampered = tampered[:10] + ("A" if tampered[10] != "A" else "B") + tampered[11:]
-    assert not domain.mrn_is_valid(tampered)
+
+
+def test_a_mistyped_mrn_is_detected_by_its_check_character():
+    body = "26US0123456789ABC"
+    mrn = body + str(domain.iso6346_check_digit(body))
+    assert domain.mrn_is_valid(mrn)
+    # Any single substitution whose weighted value change is not a multiple of 11 changes the check character
+    # (ISO 6346 cannot see the rest; its check 10 is written as 0).
+    wrong_digit = mrn[:17] + str((int(mrn[17]) + 1) % 10)
+    assert not domain.mrn_is_valid(wrong_digit)
+    assert not domain.mrn_is_valid(mrn[:4] + "1023456789ABC" + mrn[17])  # two digits swapped
+    assert not domain.mrn_is_valid(mrn.lower())
 
 
 @pytest.mark.parametrize(

@@ -124,13 +124,22 @@ def audit(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Appends one entry to the audit log, in the caller's transaction."""
-    row = {
-        "at": utcnow(),
-        "actor": actor,
-        "role": role,
-        "action": action,
-        "entity_type": entity_type,
-        "entity_id": entity_id,
-        "details": details,
-    }
-    session.execute(insert(AuditEntry.__table__), [row])
+    audit_many(
+        session=session,
+        entries=[
+            {
+                "actor": actor,
+                "role": role,
+                "action": action,
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "details": details,
+            }
+        ],
+    )
+
+
+def audit_many(*, session: Session, entries: list[dict[str, Any]]) -> None:
+    """Appends entries (actor, role, action, entity_type, entity_id, details) to the audit log in one statement."""
+    now = utcnow()
+    session.execute(insert(AuditEntry.__table__), [{"at": now, **entry} for entry in entries])

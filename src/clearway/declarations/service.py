@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clearway.auth.models import User
-from clearway.auth.service import audit
+from clearway.auth.service import audit_many
 from clearway.db import utcnow
 from clearway.declarations import domain
 from clearway.declarations.domain import Action, Channel, Role, Status
@@ -110,21 +110,18 @@ def submit(
     _require_declarant_for(user, declaration.declarant.eori)
     document = declaration.model_dump(mode="json", exclude_none=True)
     digest = content_hash(document)
-    existing = _find_existing(session, user, declaration, idempotency_key)
-    if existing is not None:
-        return _replay(existing, digest, idempotency_key), False
-
     now = utcnow()
     decl = Declaration(
         id=str(uuid.uuid4()),
         lrn=declaration.lrn,
+        mrn=domain.new_mrn(country_code, now.year),
         declarant_eori=declaration.declarant.eori,
         importer_eori=declaration.importer.eori if declaration.importer else None,
         exporter_eori=declaration.exporter.eori if declaration.exporter else None,
         declaration_type=declaration.declaration_type,
         procedure_code=declaration.procedure_code,
         office_of_lodgement=declaration.office_of_lodgement,
-        status=Status.SUBMITTED,
+        status=Status.ACCEPTED,
         version=1,
         document=document,
         goods_item_count=len(declaration.goods_items),
@@ -134,34 +131,27 @@ def submit(
         idempotency_key=idempotency_key,
         submitted_by=user.id,
         submitted_at=now,
+        accepted_at=now,
         updated_at=now,
     )
+    # The unique keys (declarant + LRN, submitter + Idempotency-Key) decide: insert first, look up only on a clash.
     session.add(decl)
     try:
         session.flush()
     except IntegrityError:
-        # A concurrent retry won the race (nothing else is in this transaction yet): answer with its declaration.
-        session.rollback()
+        session.rollback()  # nothing else is in this transaction yet
         existing = _find_existing(session, user, declaration, idempotency_key)
         if existing is None:
             raise
         return _replay(existing, digest, idempotency_key), False
 
     actor = Actor.of(user)
-    session.add(
-        DeclarationVersion(
-            declaration_id=decl.id,
-            version=1,
-            document=document,
-            reason="lodged",
-            created_by=actor.username,
-            created_at=now,
-        )
-    )
-    _record(session, decl, "submit", None, Status.SUBMITTED, actor, None, None)
-    decl.mrn = domain.new_mrn(country_code, now.year)
-    decl.accepted_at = now
-    apply(session, decl, Action.ACCEPT, SYSTEM, details={"mrn": decl.mrn})
+    _insert_goods_items(session, decl.id, document)
+    _insert_version(session, decl, "lodged", actor)
+    # Registered and accepted in one step: both are in the history, as CDS reports them (DMSRCV, DMSACC).
+    domain.check_allowed(Action.ACCEPT, Status.SUBMITTED, SYSTEM.role)
+    _record(session, decl, lodging_entries(decl, actor))
+    notifications.for_transition(session=session, declaration=decl, action=Action.ACCEPT, reason=None, details=None)
     # Taxes and risk are assessed by the job, off the intake path (ASYCUDA's "assessed" step).
     enqueue(session, ASSESS_JOB, {"declaration_id": decl.id})
     return decl, True
@@ -218,43 +208,72 @@ def apply(
     decl.updated_at = utcnow()
     if target == Status.RELEASED:
         decl.released_at = decl.updated_at
-    _record(session, decl, action.value, current, target, actor, reason, details)
+    _record(session, decl, [(action.value, current, target, actor, reason, details)])
     notifications.for_transition(session=session, declaration=decl, action=action, reason=reason, details=details)
     return target
 
 
-def _record(
-    session: Session,
-    decl: Declaration,
-    action: str,
-    from_status: Status | None,
-    to_status: Status,
-    actor: Actor,
-    reason: str | None,
-    details: dict[str, Any] | None,
-) -> None:
-    now = utcnow()
-    session.add(
-        DeclarationEvent(
-            declaration_id=decl.id,
+Entry = tuple[str, Status | None, Status, Actor, str | None, dict[str, Any] | None]
+
+
+def lodging_entries(decl: Declaration, actor: Actor) -> list[Entry]:
+    """The history of a declaration just lodged: registered, then accepted with its MRN."""
+    return [
+        ("submit", None, Status.SUBMITTED, actor, None, None),
+        (Action.ACCEPT.value, Status.SUBMITTED, Status.ACCEPTED, SYSTEM, None, {"mrn": decl.mrn}),
+    ]
+
+
+def lodged_history(decl: Declaration, actor: Actor) -> list[EventOut]:
+    """The history `lodging_entries` recorded, without reading it back."""
+    return [
+        EventOut(
+            at=decl.submitted_at,
             action=action,
             from_status=from_status,
             to_status=to_status,
-            actor=actor.username,
-            role=actor.role.value,
+            actor=who.username,
+            role=who.role.value,
             reason=reason,
             details=details,
-            at=now,
         )
+        for action, from_status, to_status, who, reason, details in lodging_entries(decl, actor)
+    ]
+
+
+def _record(session: Session, decl: Declaration, entries: list[Entry]) -> None:
+    """History and audit entries (action, from, to, actor, reason, details), each table in one statement."""
+    now = utcnow()
+    session.execute(
+        insert(DeclarationEvent.__table__),
+        [
+            {
+                "declaration_id": decl.id,
+                "action": action,
+                "from_status": from_status,
+                "to_status": to_status,
+                "actor": actor.username,
+                "role": actor.role.value,
+                "reason": reason,
+                "details": details,
+                "at": now,
+            }
+            for action, from_status, to_status, actor, reason, details in entries
+        ],
     )
-    audit(
+    audit_many(
         session=session,
-        actor=actor.username,
-        role=actor.role.value,
-        action=f"declaration.{action}",
-        entity_type="declaration",
-        entity_id=decl.id,
-        details={"from": from_status, "to": to_status, "reason": reason, **(details or {})},
+        entries=[
+            {
+                "actor": actor.username,
+                "role": actor.role.value,
+                "action": f"declaration.{action}",
+                "entity_type": "declaration",
+                "entity_id": decl.id,
+                "details": {"from": from_status, "to": to_status, "reason": reason, **(details or {})},
+            }
+            for action, from_status, to_status, actor, reason, details in entries
+        ],
     )
 
 

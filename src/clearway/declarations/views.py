@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 
@@ -21,7 +21,9 @@ from clearway.declarations.schemas import (
     DeclarationSummary,
     EventOut,
 )
+from clearway.declarations.service import Actor
 from clearway.release import service as release
+from clearway.workers.jobs import RAN_INLINE_FLAG
 
 router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
 
@@ -33,23 +35,29 @@ def render(decl: Declaration, session: ReadSession, user: User) -> DeclarationOu
     if user.role == Role.DECLARANT:
         history = [service.as_seen_by_trader(event) for event in history]
     return DeclarationOut(
-        id=decl.id,
-        lrn=decl.lrn,
-        mrn=decl.mrn,
-        status=decl.status,
-        channel=decl.channel,
-        version=decl.version,
-        declarant_eori=decl.declarant_eori,
-        declaration_type=decl.declaration_type,
-        office_of_lodgement=decl.office_of_lodgement,
-        submitted_at=decl.submitted_at,
-        accepted_at=decl.accepted_at,
-        released_at=decl.released_at,
-        updated_at=decl.updated_at,
+        **_summary(decl),
         action_required=service.action_required(decl, events),
         document=decl.document,
         history=history,
     )
+
+
+def _summary(decl: Declaration) -> dict[str, Any]:
+    return {
+        "id": decl.id,
+        "lrn": decl.lrn,
+        "mrn": decl.mrn,
+        "status": decl.status,
+        "channel": decl.channel,
+        "version": decl.version,
+        "declarant_eori": decl.declarant_eori,
+        "declaration_type": decl.declaration_type,
+        "office_of_lodgement": decl.office_of_lodgement,
+        "submitted_at": decl.submitted_at,
+        "accepted_at": decl.accepted_at,
+        "released_at": decl.released_at,
+        "updated_at": decl.updated_at,
+    }
 
 
 @router.post(
@@ -80,12 +88,19 @@ def lodge(
         country_code=settings.country_code,
     )
     session.commit()
-    decl = service.get(session=reader, user=user, declaration_id=decl.id)
     response.headers["Location"] = f"/api/v1/declarations/{decl.id}"
     if not created:
         response.status_code = status.HTTP_200_OK
         response.headers["Idempotent-Replayed"] = "true"
-    return render(decl, reader, user)
+    elif not session.info.get(RAN_INLINE_FLAG):
+        # Just accepted and nothing has happened to it since: answer from memory, no read back.
+        return DeclarationOut(
+            **_summary(decl),
+            action_required=None,
+            document=decl.document,
+            history=service.lodged_history(decl, Actor.of(user)),
+        )
+    return render(service.get(session=reader, user=user, declaration_id=decl.id), reader, user)
 
 
 @router.get("", response_model=DeclarationPage)

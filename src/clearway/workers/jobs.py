@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Session, dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
 ENQUEUED_FLAG = "clearway.jobs_enqueued"
+RAN_INLINE_FLAG = "clearway.jobs_ran_inline"  # the session's commit ran its jobs: what it holds may be stale
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -142,6 +143,7 @@ class InlineDispatcher:
             self.runner.drain()
         finally:
             self._local.draining = False
+        session.info[RAN_INLINE_FLAG] = True
 
     def start(self) -> None:
         self.runner.drain()
