@@ -111,39 +111,42 @@ def submit(
     document = declaration.model_dump(mode="json", exclude_none=True)
     digest = content_hash(document)
     now = utcnow()
-    decl = Declaration(
-        id=str(uuid.uuid4()),
-        lrn=declaration.lrn,
-        mrn=domain.new_mrn(country_code, now.year),
-        declarant_eori=declaration.declarant.eori,
-        importer_eori=declaration.importer.eori if declaration.importer else None,
-        exporter_eori=declaration.exporter.eori if declaration.exporter else None,
-        declaration_type=declaration.declaration_type,
-        procedure_code=declaration.procedure_code,
-        office_of_lodgement=declaration.office_of_lodgement,
-        status=Status.ACCEPTED,
-        version=1,
-        document=document,
-        goods_item_count=len(declaration.goods_items),
-        invoice_currency=declaration.invoice.currency,
-        invoice_amount=declaration.invoice.amount,
-        content_hash=digest,
-        idempotency_key=idempotency_key,
-        submitted_by=user.id,
-        submitted_at=now,
-        accepted_at=now,
-        updated_at=now,
-    )
+    row = {
+        "id": str(uuid.uuid4()),
+        "lrn": declaration.lrn,
+        "mrn": domain.new_mrn(country_code, now.year),
+        "declarant_eori": declaration.declarant.eori,
+        "importer_eori": declaration.importer.eori if declaration.importer else None,
+        "exporter_eori": declaration.exporter.eori if declaration.exporter else None,
+        "declaration_type": declaration.declaration_type,
+        "procedure_code": declaration.procedure_code,
+        "office_of_lodgement": declaration.office_of_lodgement,
+        "status": Status.ACCEPTED.value,
+        "channel": None,
+        "version": 1,
+        "document": document,
+        "goods_item_count": len(declaration.goods_items),
+        "invoice_currency": declaration.invoice.currency,
+        "invoice_amount": declaration.invoice.amount,
+        "content_hash": digest,
+        "idempotency_key": idempotency_key,
+        "submitted_by": user.id,
+        "submitted_at": now,
+        "accepted_at": now,
+        "released_at": None,
+        "updated_at": now,
+    }
     # The unique keys (declarant + LRN, submitter + Idempotency-Key) decide: insert first, look up only on a clash.
-    session.add(decl)
+    # A Core insert: the ORM's unit of work costs more than the rest of lodging.
     try:
-        session.flush()
+        session.execute(insert(Declaration.__table__), [row])
     except IntegrityError:
         session.rollback()  # nothing else is in this transaction yet
         existing = _find_existing(session, user, declaration, idempotency_key)
         if existing is None:
             raise
         return _replay(existing, digest, idempotency_key), False
+    decl = Declaration(**row)  # what was stored, for the caller (not attached to the session)
 
     actor = Actor.of(user)
     _insert_goods_items(session, decl.id, document)

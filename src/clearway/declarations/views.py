@@ -78,7 +78,7 @@ def lodge(
     settings: AppSettings,
     response: Response,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
-) -> DeclarationOut:
+) -> DeclarationOut | Response:
     """Lodges a declaration. Valid ones are accepted at once (MRN issued) and risk-assessed in the background."""
     decl, created = service.submit(
         session=session,
@@ -94,11 +94,15 @@ def lodge(
         response.headers["Idempotent-Replayed"] = "true"
     elif not session.info.get(RAN_INLINE_FLAG):
         # Just accepted and nothing has happened to it since: answer from memory, no read back.
-        return DeclarationOut(
+        out = DeclarationOut(
             **_summary(decl),
             action_required=None,
             document=decl.document,
             history=service.lodged_history(decl, Actor.of(user)),
+        )
+        # Serialized once here: the hot path skips FastAPI's second validation of the response model.
+        return Response(
+            out.model_dump_json(), status_code=201, headers=dict(response.headers), media_type="application/json"
         )
     return render(service.get(session=reader, user=user, declaration_id=decl.id), reader, user)
 
