@@ -15,28 +15,26 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import pickle
 import shutil
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from clearway.classification.model import HSClassifier
-from clearway.errors import Conflict, InvalidInput, NotFound, field_error
+from clearway.registry import ModelVersion, VersionRegistry
+from clearway.registry import default_root as registry_root
 
-DEFAULT_ROOT = Path("var") / "models" / "classification"
+__all__ = ["ClassifierRegistry", "ModelVersion", "default_root", "file_digest", "fingerprint"]
+
 log = logging.getLogger(__name__)
+
+
+ENV_VAR = "CLEARWAY_CLASSIFICATION_MODELS"
 
 
 def default_root() -> Path:
     """The registry root: $CLEARWAY_CLASSIFICATION_MODELS, else <var_dir>/models/classification."""
-    env = os.environ.get("CLEARWAY_CLASSIFICATION_MODELS")
-    if env:
-        return Path(env)
-    var_dir = os.environ.get("CLEARWAY_VAR_DIR")
-    return Path(var_dir) / "models" / "classification" if var_dir else DEFAULT_ROOT
+    return registry_root("classification", ENV_VAR)
 
 
 def fingerprint(examples: list[tuple[str, str]], *extra: str) -> str:
@@ -55,99 +53,18 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class ModelVersion:
-    version: str
-    path: Path
-    metadata: dict[str, Any]
-    active: bool
-
-
-class ClassifierRegistry:
+class ClassifierRegistry(VersionRegistry[HSClassifier]):
     """Registered classifier versions under one root directory."""
 
-    def __init__(self, root: str | Path | None = None) -> None:
-        self.root = Path(root) if root is not None else default_root()
+    kind = "classification"
+    env_var = ENV_VAR
 
-    @property
-    def _versions_dir(self) -> Path:
-        return self.root / "versions"
+    def save_model(self, model: HSClassifier, path: Path) -> None:
+        model.save(path)
+        (path / "metadata.json").write_text(json.dumps(model.metadata, indent=2, default=str), encoding="utf-8")
 
-    def _state(self) -> dict[str, Any]:
-        path = self.root / "state.json"
-        if not path.is_file():
-            return {"active": None, "history": []}
-        return json.loads(path.read_text(encoding="utf-8"))
-
-    def _write_state(self, state: dict[str, Any]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / "state.json.tmp"
-        tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
-        tmp.replace(self.root / "state.json")  # atomic: a reader never sees half a state
-
-    def _path(self, version: str) -> Path:
-        if not (version.startswith("v") and version[1:].isdigit() and len(version) >= 5):
-            raise InvalidInput(f"{version!r} is not a model version", errors=[field_error("version", "like v0001")])
-        path = self._versions_dir / version
-        if not (path / "metadata.json").is_file():
-            raise NotFound(f"no classification model version {version}")
-        return path
-
-    def versions(self) -> list[ModelVersion]:
-        """All registered versions, oldest first."""
-        if not self._versions_dir.is_dir():
-            return []
-        active = self._state().get("active")
-        out = []
-        for path in sorted(self._versions_dir.iterdir()):
-            meta = path / "metadata.json"
-            if path.name.startswith("v") and meta.is_file():
-                metadata = json.loads(meta.read_text(encoding="utf-8"))
-                out.append(ModelVersion(path.name, path, metadata, path.name == active))
-        return out
-
-    def register(self, model: HSClassifier, *, activate: bool = True) -> str:
-        """Saves a model as the next version (made active unless told otherwise); returns the version."""
-        existing = [int(v.version[1:]) for v in self.versions()]
-        version = f"v{(max(existing) + 1 if existing else 1):04d}"
-        model.metadata["version"] = version
-        self._versions_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self._versions_dir / f".{version}.tmp"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        model.save(tmp)
-        (tmp / "metadata.json").write_text(json.dumps(model.metadata, indent=2, default=str), encoding="utf-8")
-        tmp.rename(self._versions_dir / version)
-        if activate:
-            self.activate(version)
-        return version
-
-    def activate(self, version: str) -> None:
-        """Makes a registered version the active one (the previous one is remembered for rollback)."""
-        self._path(version)
-        state = self._state()
-        if state.get("active") == version:
-            return
-        if state.get("active"):
-            state.setdefault("history", []).append(state["active"])
-        state["active"] = version
-        self._write_state(state)
-
-    def rollback(self) -> str | None:
-        """Goes back to the previously active version; returns it (None: back to the shipped model)."""
-        state = self._state()
-        if not state.get("active"):
-            raise Conflict("no classification model is active: nothing to roll back")
-        previous = state["history"].pop() if state.get("history") else None
-        state["active"] = previous
-        self._write_state(state)
-        return previous
-
-    def active_version(self) -> str | None:
-        return self._state().get("active")
-
-    def load(self, version: str) -> HSClassifier:
-        return HSClassifier.load(self._path(version))
+    def load_model(self, path: Path) -> HSClassifier:
+        return HSClassifier.load(path)
 
     def load_active(self) -> HSClassifier:
         """The active model, or the model built from the shipped files when none is active."""
