@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     jobs_mode: Literal["thread", "inline", "external"] = "thread"
     job_max_attempts: int = 8
 
+    # Risk assessment asks the HS classification assistant whether each declared code fits its description.
+    misclassification_check: bool = True
     http_threads: int = 8  # concurrent requests served by each process
     max_request_bytes: int = 2_000_000
     max_goods_items: int = 999

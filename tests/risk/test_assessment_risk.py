@@ -144,3 +144,31 @@ def test_the_model_loads_once_per_version_even_from_many_threads(monkeypatch, tm
         thread.join()
     assert len(calls) == 1 and len({id(m) for m in models}) == 1
     assessment._model_cache.clear()
+
+
+def test_a_declared_code_far_from_its_description_is_flagged_for_profiles_and_officers(make, database):
+    data = sample_declaration("LRN-MC", declarant_eori=EORI, items=2, seed=5)
+    data["goods_items"][0].update(hs_code="847130", description="Mens cotton t-shirts, knitted")
+    data["goods_items"][1].update(hs_code="847130", description="Laptop computers, 14 inch")
+    with database.session() as session:
+        profile = risk.create_profile(
+            session=session,
+            by="t",
+            data={
+                "name": "Possible misclassification",
+                "reason": "The declared code does not fit the goods description",
+                "channel": "yellow",
+                "priority": 40,
+                "valid_from": "2020-01-01",
+                "criteria": {"field": "goods_items.misclassification_suspected", "op": "eq", "value": True},
+            },
+        )
+        risk.activate_profile(session=session, profile_id=profile.profile_id, by="t")
+        session.commit()
+    decision, stored = make.decide(make(data))
+    assert decision.channel == Channel.YELLOW and stored["rule_hits"][0]["matched_items"] == [1]
+    items = stored["context"]["items"]
+    assert items[0]["misclassification_suspected"] is True and items[0]["suggested_codes"][0] == "610910"
+    assert items[1]["misclassification_suspected"] is False
+    sentence = next(r for r in decision.reasons if "possible misclassification" in r)
+    assert sentence.startswith("Goods item 1:") and "6109.10" in sentence

@@ -96,6 +96,25 @@ def _model_reason(label: str, probability: float, value_at_risk: Any, currency: 
     return reason
 
 
+def _misclassification(declaration: Declaration, context: dict[str, Any]) -> list[str]:
+    """Flags goods items whose declared code is far from what their description suggests; returns the sentences.
+
+    The flag is the item fact `misclassification_suspected` that profiles can test; the sentence names the
+    suggested codes for the officer.
+    """
+    from clearway.classification.service import check_declared_code
+
+    items = context.setdefault("items", [{} for _ in declaration.document["goods_items"]])
+    sentences = []
+    for facts, item in zip(items, declaration.document["goods_items"], strict=False):
+        check = check_declared_code(item["description"], item["hs_code"])
+        facts["misclassification_suspected"] = check is not None
+        if check is not None:
+            facts["suggested_codes"] = list(check.suggested_codes)
+            sentences.append(f"Goods item {item['sequence']}: possible misclassification. {check.message}")
+    return sentences
+
+
 # --------------------------------------------------------------------------------------------------- the decision
 
 
@@ -140,6 +159,10 @@ def assess(*, session: Session, declaration: Declaration, settings: Any) -> Chan
         model_score = ModelScore(float(top.probability), _model_label(model), value_at_risk)
         context.update(score=round(top.probability, 6), value_at_risk=str(value_at_risk))
         context["items"] = _item_facts(model, records, scores)
+    if settings is None or settings.misclassification_check:
+        reasons_misclassified = _misclassification(declaration, context)
+    else:
+        reasons_misclassified = []
     lists = risk.current_lists(session=session)
     parties = ((doc.get("importer") or {}).get("eori"), (doc.get("declarant") or {}).get("eori"))
     eoris = {rules.normalize_text(e, "code") for e in parties if e}
@@ -161,7 +184,7 @@ def assess(*, session: Session, declaration: Declaration, settings: Any) -> Chan
         score=model_score,
         trusted_trader=trusted,
     )
-    reasons = list(decision.reasons)
+    reasons = list(decision.reasons) + reasons_misclassified
     if model_score is not None:
         reasons.append(
             _model_reason(
