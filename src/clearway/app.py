@@ -10,7 +10,7 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select, text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -129,7 +129,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         return problem_response(problem, request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        html_error = getattr(app.state, "html_error", None)
+        wants_page = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
+        if html_error is not None and wants_page and exc.status_code == 404:
+            return html_error(request, 404, "Page not found", f"There is no page at {request.url.path}.")
         problem = ClearwayError(str(exc.detail))
         problem.status = exc.status_code
         problem.title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
@@ -190,6 +194,8 @@ def _include_optional_routers(app: FastAPI) -> None:
                 continue
             raise
         app.include_router(mod.router)
+        if hasattr(mod, "html_error"):
+            app.state.html_error = mod.html_error
 
 
 __all__ = ["create_app"]

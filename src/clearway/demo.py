@@ -124,6 +124,9 @@ def sample_declaration(
     }
 
 
+DEMO_CONTROLS = {3: "CONTROL-RED", 7: "CONTROL-YELLOW", 12: "CONTROL-YELLOW", 18: "CONTROL-RED"}
+
+
 def load_demo(
     db: Database, settings: Settings, *, only_if_empty: bool = False, declarations_count: int = 24
 ) -> str | None:
@@ -153,6 +156,10 @@ def load_demo(
             data = national_lines(
                 sample_declaration(f"DEMO-{n:04d}", declarant_eori=DEMO_USERS[0].eoris[n % 2], items=1 + n % 4)
             )
+            # A few go to the officers' queue through the test trigger words, so every path can be tried at once.
+            trigger = DEMO_CONTROLS.get(n)
+            if trigger and settings.environment != "production":
+                data["goods_items"][0]["description"] += f" {trigger}"
             declaration = DeclarationIn.model_validate(data, context={"hs_subheadings": subheadings})
             _, created = declarations.submit(
                 session=session,

@@ -371,3 +371,10 @@ def test_repeated_failed_sign_ins_have_to_wait(client, people):
     assert codes == [401] * 5 + [429]
     blocked = client.post("/login", data={"csrf_token": token, "username": officer.username, "password": PASSWORD})
     assert blocked.status_code == 429 and "Too many failed sign-ins" in blocked.text
+
+
+def test_a_browser_gets_a_page_for_an_unknown_address_and_the_api_a_problem(client):
+    page = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and "Page not found" in page.text and "text/html" in page.headers["content-type"]
+    api = client.get("/api/v1/no-such-thing", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"

@@ -165,6 +165,11 @@ def _page(request: Request, name: str, context: dict[str, Any], *, status: int =
     return _finish(request, response)
 
 
+def html_error(request: Request, status: int, title: str, message: str) -> Response:
+    """A page in plain words for a browser that asked for something that isn't there (the API answers problems)."""
+    return _page(request, "error.html", {"title": title, "message": message}, status=status)
+
+
 def _redirect(request: Request, url: str) -> Response:
     return _finish(request, RedirectResponse(url, status_code=303))
 
