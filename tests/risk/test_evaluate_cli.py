@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from clearway.risk import cli
 from clearway.risk.evaluation import novel_mask, targeting_figures, time_split
 from clearway.risk.kcs import read_kcs
+from tests.risk.kcs_data import DATA
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "kcs-synthetic" / "train.csv"
 runner = CliRunner()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +17,7 @@ from clearway.risk.features import (
     records_to_frame,
 )
 from clearway.risk.kcs import kcs_from_frame, read_kcs
-
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "kcs-synthetic" / "train.csv"
+from tests.risk.kcs_data import DATA
 
 
 @pytest.fixture(scope="module")

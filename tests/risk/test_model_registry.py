@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +14,8 @@ from clearway.risk.features import frame_to_records, records_from_declaration
 from clearway.risk.kcs import kcs_from_frame
 from clearway.risk.model import RiskModel, TrainParams, train
 from clearway.risk.registry import SHIPPED_MODEL, ModelRegistry, load_shipped
+from tests.risk.kcs_data import DATA
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "kcs-synthetic" / "train.csv"
 SMALL = TrainParams(fraud_rounds=40, critical_rounds=20)
 
 
