@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ def set_model(model: HSClassifier | None) -> None:
     global _model
     with _model_lock:
         _model = model
+    _remembered_check.cache_clear()
 
 
 def _entry(code: str) -> NomenclatureEntry:
@@ -82,23 +84,48 @@ def suggest(*, description: str, limit: int = 5, model: HSClassifier | None = No
     if not text:
         raise InvalidInput("the goods description is empty", errors=[field_error("description", "must not be empty")])
     if len(text) > MAX_DESCRIPTION:
-        raise InvalidInput("the goods description is too long",
-                           errors=[field_error("description", f"at most {MAX_DESCRIPTION} characters")])
+        raise InvalidInput(
+            "the goods description is too long",
+            errors=[field_error("description", f"at most {MAX_DESCRIPTION} characters")],
+        )
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput("limit out of range", errors=[field_error("limit", f"between 1 and {MAX_LIMIT}")])
     model = model or get_model()
     suggestions = [
-        CodeSuggestion(hs_code=s.hs_code, confidence=s.confidence, chapter=_entry(s.hs_code[:2]),
-                       heading=_entry(s.hs_code[:4]), subheading=_entry(s.hs_code), why=s.why)
+        CodeSuggestion(
+            hs_code=s.hs_code,
+            confidence=s.confidence,
+            chapter=_entry(s.hs_code[:2]),
+            heading=_entry(s.hs_code[:4]),
+            subheading=_entry(s.hs_code),
+            why=s.why,
+        )
         for s in model.suggest(text, limit=limit)
     ]
-    return SuggestionResult(description=text, model_version=str(model.metadata.get("version") or "unversioned"),
-                            suggestions=suggestions)
+    return SuggestionResult(
+        description=text, model_version=str(model.metadata.get("version") or "unversioned"), suggestions=suggestions
+    )
 
 
 def check_declared_code(
     description: str, hs_code: str, *, model: HSClassifier | None = None, min_confidence: float = 0.5
 ) -> MisclassificationCheck | None:
+    """See `_check`; with the process-wide model, answers are remembered: the same goods come back all the time."""
+    if model is not None:
+        return _check(description, hs_code, model, min_confidence)
+    current = get_model()
+    return _remembered_check(description, hs_code, id(current), min_confidence)
+
+
+@functools.lru_cache(maxsize=50_000)
+def _remembered_check(
+    description: str, hs_code: str, model_id: int, min_confidence: float
+) -> MisclassificationCheck | None:
+    # model_id keys the answers to the model that gave them: a new active model starts afresh.
+    return _check(description, hs_code, get_model(), min_confidence)
+
+
+def _check(description: str, hs_code: str, model: HSClassifier, min_confidence: float) -> MisclassificationCheck | None:
     """A misclassification factor when the declared code is far from what the description suggests, else None.
 
     "Far" means the declared code's chapter appears nowhere among the five suggestions while the best suggestion
@@ -109,7 +136,6 @@ def check_declared_code(
     text = (description or "").strip()[:MAX_DESCRIPTION]
     if declared is None or not text:
         return None
-    model = model or get_model()
     suggestions = model.suggest(text, limit=5)
     if not suggestions:
         return None
@@ -123,10 +149,12 @@ def check_declared_code(
         f"does not fit the description '{text}': the classification assistant suggests "
         f"{best.hs_code[:4]}.{best.hs_code[4:]} ({nomenclature.text(best.hs_code[:4])}) "
         f"with {best.confidence:.0%} confidence; other candidates: "
-        + ", ".join(f"{c[:4]}.{c[4:]}" for c in codes[1:]) + "."
+        + ", ".join(f"{c[:4]}.{c[4:]}" for c in codes[1:])
+        + "."
     )
-    return MisclassificationCheck(declared_code=declared, suggested_codes=codes, confidence=best.confidence,
-                                  message=message)
+    return MisclassificationCheck(
+        declared_code=declared, suggested_codes=codes, confidence=best.confidence, message=message
+    )
 
 
 def train(
