@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearway import __version__
 from clearway.auth import views as auth_views
+from clearway.classification import views as classification_views
 from clearway.config import Settings, get_settings
 from clearway.db import Database
 from clearway.declarations import views as declaration_views
@@ -24,6 +25,10 @@ from clearway.declarations.schemas import KNOWN_SUBHEADINGS, error_entries
 from clearway.errors import ClearwayError, InvalidInput, MalformedRequest, PayloadTooLarge
 from clearway.nomenclature import service as nomenclature
 from clearway.notifications import views as notification_views
+from clearway.revenue import views as revenue_views
+from clearway.risk import views as risk_views
+from clearway.tariff import views as tariff_views
+from clearway.web import views as web_views
 from clearway.workers.jobs import make_dispatcher
 from clearway.workers.models import Job
 from clearway.workers.registry import load_handlers
@@ -130,10 +135,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        html_error = getattr(app.state, "html_error", None)
         wants_page = "text/html" in request.headers.get("accept", "") and not request.url.path.startswith("/api/")
-        if html_error is not None and wants_page and exc.status_code == 404:
-            return html_error(request, 404, "Page not found", f"There is no page at {request.url.path}.")
+        if wants_page and exc.status_code == 404:
+            return web_views.html_error(request, 404, "Page not found", f"There is no page at {request.url.path}.")
         problem = ClearwayError(str(exc.detail))
         problem.status = exc.status_code
         problem.title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
@@ -161,9 +165,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             "jobs": {"waiting": waiting, "failed": failed, "mode": settings.jobs_mode},
         }
 
-    for router in (auth_views.router, declaration_views.router, notification_views.router):
-        app.include_router(router)
-    _include_optional_routers(app)
+    for views in (auth_views, declaration_views, notification_views, revenue_views, tariff_views, risk_views,
+                  classification_views, web_views):
+        app.include_router(views.router)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     return app
 
@@ -179,23 +183,6 @@ def _request_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         {**entry, "field": entry["field"] if err["where"] == "body" else f"{err['where']}.{entry['field']}"}
         for err, entry in zip(entries, error_entries(entries), strict=True)
     ]
-
-
-def _include_optional_routers(app: FastAPI) -> None:
-    """Routers of domains that may not be present in every build (tariff, classification, web)."""
-    import importlib
-
-    for module in ("clearway.tariff.views", "clearway.classification.views", "clearway.web.views",
-                   "clearway.revenue.views", "clearway.risk.views"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:
-                continue
-            raise
-        app.include_router(mod.router)
-        if hasattr(mod, "html_error"):
-            app.state.html_error = mod.html_error
 
 
 __all__ = ["create_app"]

@@ -16,7 +16,6 @@ DOMAIN_MODELS = (
     "clearway.workers.models",
     "clearway.tariff.models",
     "clearway.risk.models",
-    "clearway.classification.models",
     "clearway.revenue.models",
 )
 
@@ -24,11 +23,7 @@ DOMAIN_MODELS = (
 def import_all_models() -> None:
     """Imports each domain's models so Base.metadata knows every table."""
     for name in DOMAIN_MODELS:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+        importlib.import_module(name)
 
 
 def alembic_config(database_url: str) -> Config:
