@@ -110,6 +110,8 @@ def test_pages_render_for_each_role(client, people):
     sign_in(client, broker)
     home = client.get("/")
     assert "Lodge a declaration" in home.text and "Action required" in home.text
+    own_red = client.get(f"/declarations/{red['id']}").text
+    assert "Physical inspection" in own_red and "CONTROL-RED in goods item" not in own_red  # targeting stays secret
     assert client.get("/notifications").text.count("ROLE-") >= 1
     public = client.get("/kpi")
     assert public.status_code == 200 and "Published release figures" in public.text
