@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 import jwt
+from anyio import to_thread
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.orm import Session
@@ -70,17 +71,23 @@ def _remember(request: Request, credential: str, user: User) -> User:
     return user
 
 
-def get_current_user(
+async def get_current_user(
     request: Request,
     settings: AppSettings,
     token: Annotated[str | None, Security(oauth2)] = None,
     api_key: Annotated[str | None, Security(api_key_header)] = None,
 ) -> User:
-    """The user behind a bearer token, an API key or the workbench's session cookie."""
+    """The user behind a bearer token, an API key or the workbench's session cookie.
+
+    `async`: a remembered credential costs no thread switch; only a database look-up goes to the thread pool.
+    """
     token = token or request.cookies.get(SESSION_COOKIE)
     if api_key:
         credential = "key:" + api_key
-        return _remembered(request, credential) or _remember(request, credential, _user_for_key(request, api_key))
+        known = _remembered(request, credential)
+        if known is None:
+            known = _remember(request, credential, await to_thread.run_sync(_user_for_key, request, api_key))
+        return known
     if not token:
         raise Unauthenticated("send a bearer token (POST /api/v1/auth/token) or an X-API-Key header")
     try:
@@ -89,7 +96,10 @@ def get_current_user(
         raise Unauthenticated("the access token has expired; request a new one") from None
     except jwt.InvalidTokenError:
         raise Unauthenticated("the access token is invalid") from None
-    return _remembered(request, token) or _remember(request, token, _user_for_token(request, claims))
+    known = _remembered(request, token)
+    if known is None:
+        known = _remember(request, token, await to_thread.run_sync(_user_for_token, request, claims))
+    return known
 
 
 def _user_for_key(request: Request, api_key: str) -> User:
