@@ -165,8 +165,16 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             "jobs": {"waiting": waiting, "failed": failed, "mode": settings.jobs_mode},
         }
 
-    for views in (auth_views, declaration_views, notification_views, revenue_views, tariff_views, risk_views,
-                  classification_views, web_views):
+    for views in (
+        auth_views,
+        declaration_views,
+        notification_views,
+        revenue_views,
+        tariff_views,
+        risk_views,
+        classification_views,
+        web_views,
+    ):
         app.include_router(views.router)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     return app
@@ -174,15 +182,15 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
 def _request_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     """Field errors with paths relative to the body; query, path and header errors say where they are."""
-    entries = []
+    out = []
     for err in exc.errors():
         loc = tuple(err.get("loc", ()))
-        where = loc[0] if loc and loc[0] in ("body", "query", "path", "header") else "body"
-        entries.append({**err, "loc": loc[1:] if loc and loc[0] == where else loc, "where": where})
-    return [
-        {**entry, "field": entry["field"] if err["where"] == "body" else f"{err['where']}.{entry['field']}"}
-        for err, entry in zip(entries, error_entries(entries), strict=True)
-    ]
+        where, rest = (loc[0], loc[1:]) if loc and loc[0] in ("body", "query", "path", "header") else ("body", loc)
+        [entry] = error_entries([{**err, "loc": rest}])
+        if where != "body":
+            entry["field"] = f"{where}.{entry['field']}"
+        out.append(entry)
+    return out
 
 
 __all__ = ["create_app"]

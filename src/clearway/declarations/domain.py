@@ -9,6 +9,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from clearway.errors import IllegalTransition
 
@@ -194,6 +195,11 @@ def target_status(
         case Action.INVALIDATE:
             return Status.INVALIDATED
     raise ValueError(f"unknown action {action}")  # pragma: no cover
+
+
+def documents_in_words(details: dict[str, Any] | None) -> str:
+    """The documents a request lists, as the trader reads them: "N954 EUR.1 movement certificate; ..."."""
+    return "; ".join(f"{d['code']} {d['description']}" for d in (details or {}).get("documents", []))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -434,7 +434,7 @@ def action_required(decl: Declaration, events: list[DeclarationEvent] | None = N
         requested = next(
             (e.details for e in reversed(events or []) if e.action == Action.REQUEST_DOCUMENTS and e.details), None
         )
-        docs = "; ".join(f"{d['code']} {d['description']}" for d in (requested or {}).get("documents", []))
+        docs = domain.documents_in_words(requested)
         return (f"Provide these documents: {docs}. " if docs else "Provide the requested documents. ") + (
             f"Amend the declaration (POST /api/v1/declarations/{decl.id}/amendments) adding their references."
         )

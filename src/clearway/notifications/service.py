@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clearway.db import utcnow
-from clearway.declarations.domain import Action, Status
+from clearway.declarations.domain import Action, Status, documents_in_words
 from clearway.notifications.models import Notification
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def for_transition(
             return
         kind, code, template = entry
         code = (details or {}).get("notification_code", code)  # revenue: 14 DMSCPI insufficient deferment balance
-    docs = "; ".join(f"{d['code']} {d['description']}" for d in (details or {}).get("documents", []))
+    docs = documents_in_words(details)
     message = template.format(
         lrn=declaration.lrn,
         mrn=declaration.mrn or declaration.lrn,
