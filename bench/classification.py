@@ -7,6 +7,7 @@ The last line printed is one JSON object, the same keys as `clearway classify ev
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import sys
@@ -16,23 +17,33 @@ from pathlib import Path
 import pandas as pd
 
 from clearway.classification.evaluation import evaluate_split
-from clearway.classification.service import check_declared_code
+from clearway.classification.service import MISCLASSIFICATION_CONFIDENCE, check_declared_code
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hs-labeled" / "train.csv"
 
 
 def _misclassification_figures(model, descriptions: list[str], codes: list[str], *, seed: int) -> None:
-    """How often the risk factor fires on the true code (false alarms) and on a code of another chapter."""
+    """How often the risk factor fires on the true code (false alarms) and on a code of another chapter, at the
+    service's confidence threshold and at others (the suggestions are the same for both codes of a description)."""
     rng = random.Random(seed)
+    model.suggest = functools.lru_cache(maxsize=None)(model.suggest)  # one suggestion per description
     chapters = sorted({c[:2] for c in model.classes})
-    false_alarms = detections = 0
+    thresholds = sorted({0.5, 0.6, 0.7, 0.8, 0.9, MISCLASSIFICATION_CONFIDENCE})
+    false_alarms = dict.fromkeys(thresholds, 0)
+    detections = dict.fromkeys(thresholds, 0)
     for description, code in zip(descriptions, codes, strict=True):
-        false_alarms += check_declared_code(description, code, model=model) is not None
         wrong = rng.choice([c for c in chapters if c != code[:2]]) + "9090"
-        detections += check_declared_code(description, wrong, model=model) is not None
+        for threshold in thresholds:
+            false_alarms[threshold] += check_declared_code(description, code, model=model,
+                                                           min_confidence=threshold) is not None
+            detections[threshold] += check_declared_code(description, wrong, model=model,
+                                                         min_confidence=threshold) is not None
     n = len(descriptions)
-    print(f"misclassification factor: fires on {false_alarms / n:.1%} of true codes, "
-          f"on {detections / n:.1%} of codes swapped for another chapter", file=sys.stderr)
+    for threshold in thresholds:
+        marker = " (the service's threshold)" if threshold == MISCLASSIFICATION_CONFIDENCE else ""
+        print(f"misclassification factor at confidence >= {threshold:.2f}{marker}: fires on "
+              f"{false_alarms[threshold] / n:.1%} of true codes, on {detections[threshold] / n:.1%} of codes "
+              f"swapped for another chapter", file=sys.stderr)
 
 
 def main() -> None:

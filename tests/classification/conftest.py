@@ -45,8 +45,13 @@ def nomenclature_of(chapters: set[str]) -> Nomenclature:
 
 
 @pytest.fixture(scope="session")
-def small_model() -> HSClassifier:
-    model = HSClassifier().fit(EXAMPLES, nomenclature=nomenclature_of(CHAPTERS), tariff_lines=TARIFF_LINES)
+def small_nomenclature() -> Nomenclature:
+    return nomenclature_of(CHAPTERS)
+
+
+@pytest.fixture(scope="session")
+def small_model(small_nomenclature) -> HSClassifier:
+    model = HSClassifier().fit(EXAMPLES, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)
     model.metadata = {"version": "test"}
     return model
 

@@ -87,7 +87,7 @@ def test_registry_activate_and_rollback(registry_root, few_tariff_lines):
 def test_shipped_model_is_built_once_and_cached(registry_root, small_model, monkeypatch):
     calls = []
 
-    def build():
+    def build(progress=None):
         calls.append(1)
         return small_model
 
@@ -158,5 +158,5 @@ def test_unreadable_active_version_falls_back_to_the_shipped_model(registry_root
     registry = ClassifierRegistry(registry_root)
     version = service.train(EXAMPLES[:4], evaluate=False, registry=registry)
     (version.path / "model.pkl").write_bytes(b"not a pickle")
-    monkeypatch.setattr(training, "build_shipped_model", lambda: small_model)
+    monkeypatch.setattr(training, "build_shipped_model", lambda progress=None: small_model)
     assert registry.load_active() is small_model

@@ -5,10 +5,12 @@ from __future__ import annotations
 from clearway.classification.model import HSClassifier, Params, hs_accuracy
 from clearway.classification.text import hs6_of, normalize
 
+from .conftest import EXAMPLES, TARIFF_LINES
+
 
 def test_normalize_spells_out_parcel_shorthand():
-    assert normalize("Mens Cotton T-Shirt!") == "men cotton t shirt"
-    assert normalize("tshirt") == "t shirt"
+    assert normalize("Mens Cotton T-Shirt!") == "men cotton tshirt" == normalize("mens cotton tee")
+    assert normalize("T shirts") == "tshirts"  # a T-shirt is not a shirt
     assert normalize("  ") == ""
 
 
@@ -71,3 +73,32 @@ def test_hs_accuracy_reads_levels_from_the_ranked_hs6_list():
     assert figures["hs4_top1"] == round(1 / 3, 4)
     assert figures["hs2_top1"] == round(1 / 3, 4)
     assert figures["hs2_top5"] == round(2 / 3, 4)
+
+
+def test_meaning_finds_a_code_that_shares_no_word_with_the_description(small_model):
+    # "puppy kibble" shares no word with "dog food" nor with heading 2309's text; its sentence embedding is close.
+    assert small_model.rank(["puppy kibble"], limit=1)[0][0] == "230910"
+    assert any("close in meaning" in r for r in small_model.suggest("puppy kibble", limit=1)[0].why)
+
+
+def test_words_alone_still_work_without_the_sentence_encoder(small_nomenclature):
+    model = HSClassifier(Params(semantic=False)).fit(EXAMPLES, nomenclature=small_nomenclature,
+                                                     tariff_lines=TARIFF_LINES)
+    assert model.encoder_id is None
+    assert model.rank(["cat food dry"], limit=1) == [["230910"]]
+
+
+def test_ranker_is_learned_out_of_fold_when_there_are_enough_examples(small_nomenclature):
+    examples = EXAMPLES + [(f"{d} x{i}", c) for i in range(2) for d, c in EXAMPLES]
+    model = HSClassifier(Params(ranker_min_examples=30, ranker_folds=3)).fit(
+        examples, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)
+    assert model._ranker is not None and model._ranker_temperature > 0
+    for description, code in EXAMPLES[:8]:
+        assert model.rank([description], limit=5)[0][0] == code, description
+    suggestions = model.suggest("soldering iron station", limit=5)
+    confidences = [s.confidence for s in suggestions]
+    assert confidences == sorted(confidences, reverse=True) and sum(confidences) <= 1.0 + 1e-6
+    # Without enough examples there is no ranker: the weighted evidence orders the candidates.
+    few = HSClassifier(Params(ranker_min_examples=1000)).fit(EXAMPLES, nomenclature=small_nomenclature,
+                                                            tariff_lines=TARIFF_LINES)
+    assert few._ranker is None and few.rank(["dog food"], limit=1) == [["230910"]]

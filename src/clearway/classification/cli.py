@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -149,7 +150,11 @@ def evaluate(
                 started["done"] = True
             progress.advance(task, n)
 
-        result = evaluate_split(train=train_rows, test_descriptions=descriptions, test_codes=codes, progress=step)
+        def stage(message: str) -> None:
+            progress.update(task, description=f"training on {len(train_rows)} rows: {message}")
+
+        result = evaluate_split(train=train_rows, test_descriptions=descriptions, test_codes=codes, progress=step,
+                                stage=stage)
     if predictions_out:
         predictions_out.parent.mkdir(parents=True, exist_ok=True)
         with predictions_out.open("w", encoding="utf-8", newline="") as fh:
@@ -165,6 +170,21 @@ def evaluate(
         console.print(f"{key}: {shown}")
     if predictions_out:
         console.print(f"Wrote {len(result.predictions)} rows of suggestions to {predictions_out}.")
+
+
+@app.command()
+def prepare() -> None:
+    """Makes the HS classification assistant ready: loads the active model, or builds the one from the shipped files
+    (once per installation, a minute or two) so the first declaration does not wait for it."""
+    from clearway.classification.registry import ClassifierRegistry
+
+    started = time.perf_counter()
+    with err_console.status("preparing the HS classification assistant") as status:
+        model = ClassifierRegistry().load_active(progress=lambda message: status.update(f"building the shipped "
+                                                                                         f"model: {message}"))
+    console.print(f"HS classification assistant ready: model {model.metadata.get('version') or 'unversioned'}, "
+                  f"{len(model.classes):,} subheadings, {model.metadata.get('examples', '?')} examples "
+                  f"({time.perf_counter() - started:.0f} s).")
 
 
 @app.command()

@@ -27,9 +27,10 @@ def evaluate_split(
     test_codes: Sequence[str] | None = None,
     params: Params | None = None,
     progress: Callable[[int], None] | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> EvaluationResult:
     """Trains on `train` only, ranks five subheadings per test description, then measures against the labels."""
-    model = fit(train, params=params)
+    model = fit(train, params=params, progress=stage)
     predictions: list[list[str]] = []
     timings: list[float] = []
     for description in test_descriptions:

@@ -18,6 +18,7 @@ import logging
 import pickle
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from clearway.classification.model import HSClassifier
@@ -66,7 +67,7 @@ class ClassifierRegistry(VersionRegistry[HSClassifier]):
     def load_model(self, path: Path) -> HSClassifier:
         return HSClassifier.load(path)
 
-    def load_active(self) -> HSClassifier:
+    def load_active(self, progress: Callable[[str], None] | None = None) -> HSClassifier:
         """The active model, or the model built from the shipped files when none is active."""
         version = self.active_version()
         if version:
@@ -75,9 +76,9 @@ class ClassifierRegistry(VersionRegistry[HSClassifier]):
             except (TypeError, AttributeError, ImportError, EOFError, pickle.UnpicklingError, OSError) as exc:
                 # An artefact of an older format must not take suggestions down: fall back and say so.
                 log.warning("classification model %s cannot be loaded (%s); using the shipped model", version, exc)
-        return self.load_shipped()
+        return self.load_shipped(progress)
 
-    def load_shipped(self) -> HSClassifier:
+    def load_shipped(self, progress: Callable[[str], None] | None = None) -> HSClassifier:
         """The model built from the files shipped in the package, cached under `shipped/<fingerprint>/`."""
         from clearway.classification.training import build_shipped_model, shipped_fingerprint
 
@@ -89,7 +90,7 @@ class ClassifierRegistry(VersionRegistry[HSClassifier]):
                     return HSClassifier.load(cache)
                 except Exception:
                     shutil.rmtree(cache, ignore_errors=True)
-            model = build_shipped_model()
+            model = build_shipped_model(progress)
             try:
                 tmp = cache.with_name(f".{key}.tmp")
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -16,6 +16,9 @@ from clearway.errors import InvalidInput, field_error
 
 MAX_DESCRIPTION = 500
 MAX_LIMIT = 10
+# The misclassification factor speaks only when the best suggestion is at least this sure: about 3 % false alarms on
+# correct codes (bench/classification.py prints the false-alarm and detection rates at this and other thresholds).
+MISCLASSIFICATION_CONFIDENCE = 0.85
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,8 @@ def suggest(*, description: str, limit: int = 5, model: HSClassifier | None = No
 
 
 def check_declared_code(
-    description: str, hs_code: str, *, model: HSClassifier | None = None, min_confidence: float = 0.5
+    description: str, hs_code: str, *, model: HSClassifier | None = None,
+    min_confidence: float = MISCLASSIFICATION_CONFIDENCE,
 ) -> MisclassificationCheck | None:
     """See `_check`; with the process-wide model, answers are remembered: the same goods come back all the time."""
     if model is not None:

@@ -8,10 +8,8 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _SPACES = re.compile(r"\s+")
 # Parcel-operator shorthand and spelling variants, spelled out so they meet the tariff's words.
 _SYNONYMS = {
-    "tshirt": "t shirt",
-    "tshirts": "t shirts",
-    "tee": "t shirt",
-    "tees": "t shirts",
+    "tee": "tshirt",
+    "tees": "tshirts",
     "mens": "men",
     "womens": "women",
     "ladies": "women",
@@ -47,7 +45,9 @@ _SPELLING = [(re.compile(r"\bsulph"), "sulf"), (re.compile(r"\baluminium"), "alu
              (re.compile(r"\b(colou?r)"), "color"), (re.compile(r"\bfibre"), "fiber"), (re.compile(r"\btyre"), "tire"),
              (re.compile(r"\bjewellery"), "jewelry"), (re.compile(r"\bmoulds?\b"), "mold"),
              (re.compile(r"\bgrey\b"), "gray"), (re.compile(r"\bcentre"), "center"), (re.compile(r"\blitre"), "liter"),
-             (re.compile(r"\bmetre"), "meter"), (re.compile(r"\bpyjama"), "pajama")]
+             (re.compile(r"\bmetre"), "meter"), (re.compile(r"\bpyjama"), "pajama"),
+             # A T-shirt is not a shirt (6109 against 6205): one word, wherever it is written apart.
+             (re.compile(r"\bt (shirts?)\b"), r"t\1")]
 
 
 def normalize(text: str) -> str:

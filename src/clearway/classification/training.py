@@ -10,7 +10,8 @@ from pathlib import Path
 
 from clearway.classification.model import MODEL_FORMAT, HSClassifier, Params, hs_accuracy
 from clearway.classification.reference import HS2022_FILE, HTS_FILE, LABELED_FILE, load_nomenclature, load_tariff_lines
-from clearway.classification.registry import file_digest, fingerprint
+from clearway.classification.registry import default_root, file_digest, fingerprint
+from clearway.classification.semantic import SHIPPED_EMBEDDINGS
 from clearway.classification.text import hs6_of
 from clearway.errors import InvalidInput, field_error
 
@@ -69,10 +70,12 @@ def _merge(examples: Sequence[tuple[str, str]], corrections: Sequence[tuple[str,
     return list(merged.values())
 
 
-def fit(examples: Sequence[tuple[str, str]], *, params: Params | None = None) -> HSClassifier:
+def fit(examples: Sequence[tuple[str, str]], *, params: Params | None = None,
+        progress: Callable[[str], None] | None = None) -> HSClassifier:
     """Fits a classifier on (description, code) pairs plus the shipped nomenclature and national tariff texts."""
     return HSClassifier(params).fit(_merge(examples, ()), nomenclature=load_nomenclature(),
-                                    tariff_lines=load_tariff_lines())
+                                    tariff_lines=load_tariff_lines(), cache_dir=default_root() / "embeddings",
+                                    progress=progress)
 
 
 def holdout_figures(examples: Sequence[tuple[str, str]], *, params: Params | None = None) -> dict[str, float]:
@@ -110,7 +113,7 @@ def train_model(
         figures = holdout_figures(merged, params=params)
     if progress:
         progress(f"fitting on {len(merged)} examples")
-    model = fit(merged, params=params)
+    model = fit(merged, params=params, progress=progress)
     model.metadata = {
         "version": None,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -132,13 +135,15 @@ def shipped_examples() -> list[tuple[str, str]]:
 
 def shipped_fingerprint() -> str:
     """Identifies the shipped files, parameters and model code the shipped model is built from."""
-    code = [file_digest(Path(__file__).with_name(name)) for name in ("model.py", "text.py", "reference.py")]
+    code = [file_digest(Path(__file__).with_name(name)) for name in ("model.py", "text.py", "reference.py",
+                                                                     "semantic.py")]
     return fingerprint([], file_digest(LABELED_FILE), file_digest(HS2022_FILE), file_digest(HTS_FILE),
+                       file_digest(SHIPPED_EMBEDDINGS),
                        repr(Params().to_dict()), f"format {MODEL_FORMAT}", *code)
 
 
-def build_shipped_model() -> HSClassifier:
+def build_shipped_model(progress: Callable[[str], None] | None = None) -> HSClassifier:
     """The model built from the shipped files (no holdout evaluation: it is built at first use)."""
-    model = train_model(shipped_examples(), evaluate=False)
+    model = train_model(shipped_examples(), evaluate=False, progress=progress)
     model.metadata["version"] = "shipped"
     return model
