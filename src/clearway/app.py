@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clearway import __version__
 from clearway.auth import views as auth_views
 from clearway.classification import views as classification_views
+from clearway.classification.service import warm_up_classifier
 from clearway.config import Settings, get_settings
 from clearway.db import Database
 from clearway.declarations import views as declaration_views
@@ -102,6 +104,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
             if nomenclature.load_shipped(session=session):
                 session.commit()
             KNOWN_SUBHEADINGS.codes = nomenclature.subheadings(session=session)
+        if settings.environment != "test":
+            # The classifier and its sentence encoder take seconds to load: not on the first keystroke's request.
+            threading.Thread(target=warm_up_classifier, name="classifier-warm-up", daemon=True).start()
         dispatcher.start()
         try:
             yield

@@ -117,3 +117,17 @@ def test_api_requires_a_user(use_small_model):
 
     response = TestClient(app).post("/api/v1/classification/suggest", json={"description": "dog food"})
     assert response.status_code == 401
+
+
+def test_warm_up_loads_the_model_and_never_raises(use_small_model, monkeypatch, caplog):
+    calls = []
+    monkeypatch.setattr(use_small_model, "rank", lambda texts, limit: calls.append(texts) or [["230910"]])
+    service.warm_up_classifier()
+    assert calls == [["warm-up"]]
+
+    def broken():
+        raise OSError("model directory unreadable")
+
+    monkeypatch.setattr(service, "get_model", broken)
+    service.warm_up_classifier()
+    assert "could not be warmed up" in caplog.text

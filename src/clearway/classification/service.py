@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from clearway.classification.registry import ClassifierRegistry, ModelVersion
 from clearway.classification.text import hs6_of
 from clearway.classification.training import train_model
 from clearway.errors import InvalidInput, field_error
+
+log = logging.getLogger(__name__)
 
 MAX_DESCRIPTION = 500
 MAX_LIMIT = 10
@@ -67,6 +70,14 @@ def get_model() -> HSClassifier:
             if _model is None:
                 _model = ClassifierRegistry().load_active()
     return _model
+
+
+def warm_up_classifier() -> None:
+    """Loads the model and its sentence encoder ahead of the first request (run in a background thread)."""
+    try:
+        get_model().rank(["warm-up"], limit=1)
+    except Exception:  # a failed warm-up only means the first request pays the loading
+        log.warning("the HS classifier could not be warmed up", exc_info=True)
 
 
 def set_model(model: HSClassifier | None) -> None:
