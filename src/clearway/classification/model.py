@@ -248,12 +248,10 @@ class HSClassifier:
         """Builds everything learned from the examples, from the given rows of them only."""
         chosen = [examples[i] for i in rows]
         codes = [c for _, c in chosen]
-        self._examples = self._bank(
-            [d for d, _ in chosen], codes,
-            self._vectorize([normalized[i] for i in rows]) if len(rows) else None,
-            vectors[rows] if vectors is not None else None,
-        )
-        self._chapter_model = self._fit_chapter_model([normalized[i] for i in rows], codes)
+        matrix = self._vectorize([normalized[i] for i in rows]) if len(rows) else None
+        self._examples = self._bank([d for d, _ in chosen], codes, matrix,
+                                    vectors[rows] if vectors is not None else None)
+        self._chapter_model = self._fit_chapter_model(matrix, codes)
         counts = {}
         for level in LEVELS:
             seen: dict[str, int] = {}
@@ -263,14 +261,14 @@ class HSClassifier:
         self._example_counts = counts
 
     def _fit_chapter_model(
-        self, normalized: list[str], codes: list[str]
+        self, matrix: sp.csr_matrix | None, codes: list[str]
     ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray] | None:
         """(coefficients, features x chapters; intercepts; chapter column of each subheading or -1), or None."""
         chapters = sorted({c[:2] for c in codes})
-        if not self.params.chapter_model_weight or len(chapters) < 3:
+        if matrix is None or not self.params.chapter_model_weight or len(chapters) < 3:
             return None
         svm = LinearSVC(C=self.params.chapter_model_c, random_state=self.params.seed)
-        svm.fit(self._vectorize(normalized), [c[:2] for c in codes])
+        svm.fit(matrix, [c[:2] for c in codes])
         pos = {c: i for i, c in enumerate(svm.classes_)}
         # Features absent from the examples get exactly zero weight: the coefficients store sparse and small.
         coef = sp.csr_matrix(svm.coef_.astype(np.float32).T)  # features x chapters
@@ -455,10 +453,11 @@ class HSClassifier:
         assert self._ranker is not None
         return np.mean([booster.predict(features, num_threads=1) for booster in self._ranker], axis=0)
 
-    def _embed(self, normalized_or_raw: Sequence[str]) -> np.ndarray | None:
+    def _embed(self, descriptions: Sequence[str]) -> np.ndarray | None:
+        """The meaning of each description as written (None for a words-only model)."""
         if self.encoder_id is None:
             return None
-        return get_encoder().encode(list(normalized_or_raw))
+        return get_encoder().encode(list(descriptions))
 
     # ---------------------------------------------------------------- suggesting
     def rank(self, descriptions: Sequence[str], *, limit: int = 5, batch_size: int = 256) -> list[list[str]]:
