@@ -145,8 +145,8 @@ class _Evidence:
     columns: dict[str, np.ndarray]  # evidence name -> (descriptions x classes)
     sim_ex: np.ndarray
     sim_ref: np.ndarray
-    sem_ex: np.ndarray | None
-    sem_ref: np.ndarray | None
+    sem_ex: np.ndarray
+    sem_ref: np.ndarray
 
 
 # The ranker's features, in order: the evidence columns, then what is computed per candidate list.
@@ -341,14 +341,25 @@ class HSClassifier:
         return bank
 
     # ---------------------------------------------------------------- evidence
-    def _pooled(self, sims: np.ndarray, bank: _Bank, level: int) -> np.ndarray:
-        """Best similarity per code of the given level, expanded to one column per subheading."""
+    def _pooled(self, sims: np.ndarray, bank: _Bank | None, level: int) -> np.ndarray:
+        """Best similarity per code of the given level, expanded to one column per subheading (zeros without
+        similarities)."""
+        if bank is None or not sims.shape[1]:
+            return np.zeros((sims.shape[0], len(self.classes)), dtype=np.float32)
         n_groups = len(self.classes) if level == 6 else int(self._groups[level].max()) + 1
         out = np.zeros((sims.shape[0], n_groups), dtype=np.float32)
         starts, groups = bank.runs[level]
-        if len(starts) and sims.shape[1]:
+        if len(starts):
             out[:, groups] = np.maximum.reduceat(sims, starts, axis=1)
         return out if level == 6 else out[:, self._groups[level]]
+
+    @staticmethod
+    def _meaning(n: int, vectors: np.ndarray | None, bank: _Bank | None) -> np.ndarray:
+        """Cosine similarity in meaning of each of n descriptions to each text of the bank (no columns without
+        vectors)."""
+        if vectors is None or bank is None or bank.vectors is None:
+            return np.zeros((n, 0), dtype=np.float32)
+        return vectors @ bank.vectors.T
 
     def _evidence(self, normalized: list[str], vectors: np.ndarray | None) -> _Evidence:
         p = self.params
@@ -376,19 +387,12 @@ class HSClassifier:
         lexical += p.vote_weight * votes
         columns.update(chapter_model=chapter, votes=votes, lexical=lexical)
         candidate = lexical.copy()
-        sem_ex = sem_ref = None
-        columns["knn6"] = columns["knn4"] = np.zeros((n, width), dtype=np.float32)
-        for name, bank in (("sem_ex", self._examples), ("sem_ref", self._semantic_references)):
-            sims = vectors @ bank.vectors.T if vectors is not None and bank is not None and bank.vectors is not None \
-                else empty
-            for level in LEVELS:
-                columns[f"{name}{level}"] = self._pooled(sims, bank, level) if bank is not None \
-                    else np.zeros((n, width), dtype=np.float32)
-            if name == "sem_ex":
-                sem_ex = sims
-                columns["knn6"], columns["knn4"] = self._neighbour_votes(sims, bank)
-            else:
-                sem_ref = sims
+        sem_ex = self._meaning(n, vectors, self._examples)
+        sem_ref = self._meaning(n, vectors, self._semantic_references)
+        for level in LEVELS:
+            columns[f"sem_ex{level}"] = self._pooled(sem_ex, self._examples, level)
+            columns[f"sem_ref{level}"] = self._pooled(sem_ref, self._semantic_references, level)
+        columns["knn6"], columns["knn4"] = self._neighbour_votes(sem_ex, self._examples)
         if vectors is not None:
             candidate += p.semantic_weight * (columns["sem_ref6"] + columns["sem_ex6"] + 0.5 * columns["sem_ex4"])
         columns["candidate"] = candidate
@@ -503,7 +507,7 @@ class HSClassifier:
             (self._examples, evidence.sem_ex, "close in meaning to training example", 0.45),
             (self._semantic_references, evidence.sem_ref, "close in meaning to nomenclature text", 0.45),
         ):
-            if bank is None or sims is None or not sims.shape[1]:
+            if bank is None or not sims.shape[1]:
                 continue
             rows = np.flatnonzero(bank.class_index == j)
             if len(rows):
