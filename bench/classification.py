@@ -1,7 +1,9 @@
 """HS classification figures on a seeded 30 % holdout of the shared labelled file (as in its README).
 
-Usage: .venv/bin/python bench/classification.py [--frac 0.3] [--seed 13]
-The last line printed is one JSON object, the same keys as `clearway classify evaluate --json`.
+Usage: .venv/bin/python bench/classification.py [--frac 0.3] [--seed 13] [--curve]
+The last line printed is one JSON object, the same keys as `clearway classify evaluate --json`. With --curve the
+model is also trained on 70 % of the training part and tested on the same rows first: the gain from 43 % more
+examples, which is what the judged figures (trained on the whole file) add to these.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=SHARED)
     parser.add_argument("--frac", type=float, default=0.30)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--curve", action="store_true", help="also train on 70%% of the training part")
     args = parser.parse_args()
     frame = pd.read_csv(args.data, dtype=str, keep_default_na=False)
     test = frame.sample(frac=args.frac, random_state=args.seed)
@@ -58,6 +61,11 @@ def main() -> None:
     unseen = (~test["hs6"].isin(set(train["hs6"]))).mean()
     print(f"train {len(train)} rows, test {len(test)} rows, {unseen:.1%} of test HS-6 codes unseen in train",
           file=sys.stderr)
+    if args.curve:
+        part = train.sample(frac=0.7, random_state=args.seed)
+        smaller = evaluate_split(train=list(zip(part["description"], part["code"], strict=True)),
+                                 test_descriptions=list(test["description"]), test_codes=list(test["code"]))
+        print(f"trained on {len(part)} rows (70 %): {json.dumps(smaller.figures)}", file=sys.stderr)
     started = time.perf_counter()
     result = evaluate_split(
         train=list(zip(train["description"], train["code"], strict=True)),
