@@ -102,3 +102,27 @@ def test_ranker_is_learned_out_of_fold_when_there_are_enough_examples(small_nome
     few = HSClassifier(Params(ranker_min_examples=1000)).fit(EXAMPLES, nomenclature=small_nomenclature,
                                                             tariff_lines=TARIFF_LINES)
     assert few._ranker is None and few.rank(["dog food"], limit=1) == [["230910"]]
+
+
+def test_tuned_encoder_never_saw_the_folds_the_ranker_learns_from(small_nomenclature, monkeypatch):
+    import clearway.classification.model as model_module
+
+    tuned_on: list[set[str]] = []
+    real = model_module.tune_encoder
+
+    def spy(descriptions, labels, prototypes, **kwargs):
+        tuned_on.append(set(descriptions))
+        return real(descriptions, labels, prototypes, **{**kwargs, "epochs": 1})
+
+    monkeypatch.setattr(model_module, "tune_encoder", spy)
+    examples = EXAMPLES + [(f"{d} x{i}", c) for i in range(2) for d, c in EXAMPLES]
+    params = Params(ranker_min_examples=30, ranker_folds=4, tune_min_examples=30)
+    model = HSClassifier(params).fit(examples, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)
+    # One encoder per half of the folds, tuned on the other half, then one on everything.
+    fold_of = model_module._folds(len(examples), 4, params.seed)
+    halves = [{d for (d, _), f in zip(examples, fold_of, strict=True) if f % 2 != half} for half in range(2)]
+    assert tuned_on == [*halves, {d for d, _ in examples}]
+    assert model._query_encoder is not None
+    assert model.rank(["cat food dry"], limit=1) == [["230910"]]
+    # Without enough examples the encoder is used as shipped.
+    assert HSClassifier().fit(EXAMPLES, nomenclature=small_nomenclature)._query_encoder is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 
 from clearway.classification import semantic
@@ -38,3 +40,21 @@ def test_batches_are_remembered_on_disk(tmp_path, monkeypatch):
     cached.write_bytes(b"garbage")  # an unreadable cache is encoded again, never an error
     monkeypatch.undo()
     assert np.array_equal(semantic.SentenceEncoder().encode_cached(texts, tmp_path), first)
+
+
+def test_tuning_pulls_descriptions_towards_their_subheading_and_survives_pickling():
+    encoder = semantic.get_encoder()
+    prototypes = encoder.encode(["Hair dryers", "Dog or cat food, put up for retail sale", "Soldering irons and guns"])
+    descriptions = ["blow dryer for hair", "kibble for puppies", "solder station", "hairdryer travel", "cat biscuits"]
+    labels = np.array([0, 1, 2, 0, 1])
+    before = (encoder.encode(descriptions) * prototypes[labels]).sum(axis=1)
+    tuned = semantic.tune_encoder(descriptions, labels, prototypes, epochs=3, learning_rate=1e-4, batch_size=4,
+                                  scale=20.0, max_length=16, seed=1)
+    after = (tuned.encode(descriptions) * prototypes[labels]).sum(axis=1)
+    assert after.mean() > before.mean()
+    assert all(".embeddings." not in name for name in tuned.weights)  # word pieces stay as shipped
+    assert {w.dtype for w in tuned.weights.values()} == {np.dtype(np.float16)}
+    again = pickle.loads(pickle.dumps(tuned))
+    assert np.allclose(again.encode(descriptions), tuned.encode(descriptions), atol=1e-5)
+    # The tuned encoder keeps its own memory: the shared encoder still gives the vectors as shipped.
+    assert np.allclose((encoder.encode(descriptions) * prototypes[labels]).sum(axis=1), before, atol=1e-5)

@@ -17,6 +17,7 @@ With too few examples for a ranker, the weighted sum orders the candidates itsel
 
 from __future__ import annotations
 
+import functools
 import pickle
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -32,12 +33,12 @@ from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.svm import LinearSVC
 
 from clearway.classification.reference import Nomenclature
-from clearway.classification.semantic import MODEL_ID, SentenceEncoder, get_encoder
+from clearway.classification.semantic import MODEL_ID, SentenceEncoder, TunedEncoder, get_encoder, tune_encoder
 from clearway.classification.text import normalize
 
 LEVELS = (6, 4, 2)
 # Bumped whenever the saved artefact's layout changes, so a cached shipped model is rebuilt rather than misread.
-MODEL_FORMAT = 3
+MODEL_FORMAT = 4
 _WORD = re.compile(r"[a-z0-9]{3,}")
 _STOP = {
     "and",
@@ -88,6 +89,14 @@ class Params:
     # Sentence embeddings (meaning): used at all, and their weight in picking candidates.
     semantic: bool = True
     semantic_weight: float = 1.0
+    # Tuning the encoder on the examples (0 epochs: the encoder as shipped). Descriptions are pulled towards their
+    # subheading's nomenclature embedding by a softmax over all subheadings; `tune_scale` sharpens that softmax.
+    tune_epochs: int = 3
+    tune_learning_rate: float = 5e-5
+    tune_batch: int = 32
+    tune_scale: float = 20.0
+    tune_max_length: int = 32
+    tune_min_examples: int = 200
     # How many subheadings the ranker orders for each description (the true code is among the first 100 for 85 %
     # of the bench's descriptions).
     candidates: int = 100
@@ -170,6 +179,7 @@ class HSClassifier:
         self.classes: list[str] = []
         self.metadata: dict[str, Any] = {}
         self.encoder_id: str | None = None
+        self._query_encoder: TunedEncoder | None = None
         self._ranker: list[lgb.Booster] | None = None
         self._ranker_temperature = 1.0
 
@@ -223,26 +233,67 @@ class HSClassifier:
         self._residual = (np.array([t.startswith("other") for t in own], dtype=np.float32),
                           np.array([("n.e.c" in t) or ("not elsewhere" in t) for t in own], dtype=np.float32))
 
-        example_vectors = None
         self._semantic_references = None
+        self._query_encoder = None
+        fold_of = _folds(len(examples), max(2, p.ranker_folds), p.seed)
+        fold_vectors: Callable[[int], np.ndarray | None] = lambda fold: None  # noqa: E731
+        example_vectors = None
         if p.semantic:
             encoder = encoder or get_encoder()
             self.encoder_id = MODEL_ID
-            # The meaning of each subheading: its full path text and its own text (national tariff lines add
-            # nothing measurable here and would cost minutes of encoding).
-            sem_texts = [t for c in nomenclature.subheadings for t in (nomenclature.path_text(c), nomenclature.text(c))]
-            sem_codes = [c for c in nomenclature.subheadings for _ in range(2)]
-            say(f"encoding the meaning of {len(sem_texts):,} nomenclature texts")
-            sem_vectors = encoder.encode_cached(sem_texts, cache_dir)
-            self._semantic_references = self._bank(sem_texts, sem_codes, None, sem_vectors)
-            say(f"encoding the meaning of {len(examples):,} examples")
-            example_vectors = encoder.encode([d for d, _ in examples])
+            # The meaning of each subheading: its full path text, its own text and the mean of the two (its
+            # prototype: the path alone is dominated by the chapter's words, the own text alone is often "Other").
+            # National tariff lines add nothing measurable here and would cost minutes of encoding.
+            say(f"encoding the meaning of {2 * len(classes):,} nomenclature texts")
+            paths = [nomenclature.path_text(c) or c for c in classes]
+            path_vectors = encoder.encode_cached(paths, cache_dir)
+            own_vectors = encoder.encode_cached([nomenclature.text(c) or c for c in classes], cache_dir)
+            prototypes = l2_normalize(path_vectors + own_vectors).astype(np.float32)
+            listed = [i for i, c in enumerate(classes) if c in nomenclature]
+            self._semantic_references = self._bank(
+                [paths[i] for i in listed] * 2 + [nomenclature.text(classes[i]) for i in listed],
+                [classes[i] for i in listed] * 3,
+                None,
+                np.vstack([path_vectors[listed], prototypes[listed], own_vectors[listed]]),
+            )
+            descriptions = [d for d, _ in examples]
+            if p.tune_epochs and len(examples) >= p.tune_min_examples:
+                labels = np.array([self._class_pos[c] for _, c in examples], dtype=np.int64)
+                tune = functools.partial(self._tune, descriptions, labels, prototypes, say=say)
+                # The ranker learns from folds whose descriptions the encoder never saw: one encoder per half of the
+                # folds, each tuned on the other half, then the final encoder on all examples.
+                halves = [tune(np.flatnonzero(fold_of % 2 != half), f"half {half + 1} of 2") for half in range(2)]
+                fold_vectors = lambda fold: halves[fold % 2].encode(descriptions)  # noqa: E731
+                self._query_encoder = tune(np.arange(len(examples)), "all examples")
+                example_vectors = self._query_encoder.encode(descriptions)
+            else:
+                say(f"encoding the meaning of {len(examples):,} examples")
+                example_vectors = encoder.encode(descriptions)
+                fold_vectors = lambda fold: example_vectors  # noqa: E731
 
         self._ranker = None
         if p.ranker and len(examples) >= p.ranker_min_examples:
-            self._fit_ranker(examples, ex_norm, example_vectors, say)
+            self._fit_ranker(examples, ex_norm, fold_of, fold_vectors, say)
         self._use_examples(examples, ex_norm, example_vectors, np.arange(len(examples)))
         return self
+
+    def _tune(self, descriptions: list[str], labels: np.ndarray, prototypes: np.ndarray, rows: np.ndarray,
+              label: str, *, say: Callable[[str], None]) -> TunedEncoder:
+        """An encoder tuned on the given rows of the examples."""
+        p = self.params
+        total, done, shown = len(rows) * p.tune_epochs, [0], [-1]
+
+        def step(n: int) -> None:
+            done[0] += n
+            percent = 100 * done[0] // total
+            if percent // 10 != shown[0]:
+                shown[0] = percent // 10
+                say(f"tuning the encoder on {label} ({len(rows):,} examples, {p.tune_epochs} passes): {percent}%")
+
+        step(0)
+        return tune_encoder([descriptions[i] for i in rows], labels[rows], prototypes, epochs=p.tune_epochs,
+                            learning_rate=p.tune_learning_rate, batch_size=p.tune_batch, scale=p.tune_scale,
+                            max_length=p.tune_max_length, seed=p.seed, progress=step)
 
     def _use_examples(self, examples, normalized, vectors, rows: np.ndarray) -> None:
         """Builds everything learned from the examples, from the given rows of them only."""
@@ -276,17 +327,17 @@ class HSClassifier:
         columns = np.array([pos.get(c[:2], -1) for c in self.classes], dtype=np.int64)
         return coef, intercept, columns
 
-    def _fit_ranker(self, examples, normalized, vectors, say: Callable[[str], None]) -> None:
-        """Trains the ranker on the examples, each fold scored with evidence built from the other folds only."""
+    def _fit_ranker(self, examples, normalized, fold_of: np.ndarray,
+                    fold_vectors: Callable[[int], np.ndarray | None], say: Callable[[str], None]) -> None:
+        """Trains the ranker on the examples, each fold scored with evidence built from the other folds only (and
+        with the meaning given by an encoder that never saw the fold)."""
         p = self.params
-        folds = max(2, p.ranker_folds)
-        order = np.random.default_rng(p.seed).permutation(len(examples))
-        fold_of = np.empty(len(examples), dtype=np.int64)
-        fold_of[order] = np.arange(len(examples)) % folds
+        folds = int(fold_of.max()) + 1
         features, labels, groups, candidate_scores = [], [], [], []
         for fold in range(folds):
             say(f"learning the ranker: fold {fold + 1} of {folds}")
             held_out = np.flatnonzero(fold_of == fold)
+            vectors = fold_vectors(fold)
             self._use_examples(examples, normalized, vectors, np.flatnonzero(fold_of != fold))
             evidence = self._evidence([normalized[i] for i in held_out],
                                       vectors[held_out] if vectors is not None else None)
@@ -461,7 +512,7 @@ class HSClassifier:
         """The meaning of each description as written (None for a words-only model)."""
         if self.encoder_id is None:
             return None
-        return get_encoder().encode(list(descriptions))
+        return (self._query_encoder or get_encoder()).encode(list(descriptions))
 
     # ---------------------------------------------------------------- suggesting
     def rank(self, descriptions: Sequence[str], *, limit: int = 5, batch_size: int = 256) -> list[list[str]]:
@@ -562,6 +613,14 @@ def _fit_temperature(groups: list[tuple[np.ndarray, np.ndarray]]) -> float:
         if error < best_error:
             best, best_error = temperature, error
     return best
+
+
+def _folds(n: int, folds: int, seed: int) -> np.ndarray:
+    """The fold of each of n examples: a seeded shuffle dealt round-robin."""
+    order = np.random.default_rng(seed).permutation(n)
+    fold_of = np.empty(n, dtype=np.int64)
+    fold_of[order] = np.arange(n) % folds
+    return fold_of
 
 
 def _top(row: np.ndarray, limit: int) -> list[int]:

