@@ -90,7 +90,7 @@ class Params:
     semantic: bool = True
     semantic_weight: float = 1.0
     # Tuning the encoder on the examples (0 epochs: the encoder as shipped). Descriptions are pulled towards their
-    # subheading's nomenclature embedding by a softmax over all subheadings; `tune_scale` sharpens that softmax.
+    # subheading's prototype by a softmax over all subheadings; `tune_scale` sharpens that softmax.
     tune_epochs: int = 3
     tune_learning_rate: float = 5e-5
     tune_batch: int = 32
@@ -621,12 +621,6 @@ def _folds(n: int, folds: int, seed: int) -> np.ndarray:
     fold_of = np.empty(n, dtype=np.int64)
     fold_of[order] = np.arange(n) % folds
     return fold_of
-
-
-def _top(row: np.ndarray, limit: int) -> list[int]:
-    limit = min(limit, len(row))
-    idx = np.argpartition(-row, limit - 1)[:limit]
-    return [int(i) for i in idx[np.argsort(-row[idx], kind="stable")]]
 
 
 def hs_accuracy(ranked: Iterable[Sequence[str]], truth: Iterable[str]) -> dict[str, float]:
