@@ -54,7 +54,36 @@ class _Encoder:
 
     def encode(self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None) -> np.ndarray:
         """One row per text (float32, L2-normalised); texts seen before by this encoder are not encoded again."""
-        return _encode_remembered(self._load, texts, self._memory, self._lock, progress, known=self._known())
+        out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        known = self._known() or {}
+        with self._lock:
+            for i, text in enumerate(texts):
+                vector = known.get(text)
+                if vector is None:
+                    vector = self._memory.get(text)
+                if vector is None:
+                    missing.setdefault(text, []).append(i)
+                else:
+                    out[i] = vector
+        if missing:
+            model = self._load()
+            pending = list(missing)
+            step = 512
+            for start in range(0, len(pending), step):
+                chunk = pending[start : start + step]
+                vectors = model.encode(chunk, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+                with self._lock:
+                    for text, vector in zip(chunk, vectors, strict=True):
+                        vector = np.asarray(vector, dtype=np.float32)
+                        for i in missing[text]:
+                            out[i] = vector
+                        self._memory[text] = vector
+                    while len(self._memory) > _MEMORY_LIMIT:
+                        self._memory.popitem(last=False)
+                if progress:
+                    progress(len(chunk))
+        return out
 
 
 class SentenceEncoder(_Encoder):
@@ -110,47 +139,6 @@ class SentenceEncoder(_Encoder):
         except OSError:
             pass  # a read-only directory only costs encoding again next time
         return vectors.astype(np.float32)  # the same rounding whether it came from disk or not
-
-
-def _encode_remembered(
-    load: Callable[[], object],
-    texts: Sequence[str],
-    memory: OrderedDict[str, np.ndarray],
-    lock: threading.Lock,
-    progress: Callable[[int], None] | None,
-    *,
-    known: dict[str, np.ndarray] | None = None,
-) -> np.ndarray:
-    """Encodes with the network `load` gives (loaded only if needed) what neither `known` nor `memory` holds."""
-    out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-    missing: dict[str, list[int]] = {}
-    with lock:
-        for i, text in enumerate(texts):
-            vector = known.get(text) if known else None
-            if vector is None:
-                vector = memory.get(text)
-            if vector is None:
-                missing.setdefault(text, []).append(i)
-            else:
-                out[i] = vector
-    if missing:
-        model = load()
-        pending = list(missing)
-        step = 512
-        for start in range(0, len(pending), step):
-            chunk = pending[start : start + step]
-            vectors = model.encode(chunk, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
-            with lock:
-                for text, vector in zip(chunk, vectors, strict=True):
-                    vector = np.asarray(vector, dtype=np.float32)
-                    for i in missing[text]:
-                        out[i] = vector
-                    memory[text] = vector
-                while len(memory) > _MEMORY_LIMIT:
-                    memory.popitem(last=False)
-            if progress:
-                progress(len(chunk))
-    return out
 
 
 _encoder: SentenceEncoder | None = None
