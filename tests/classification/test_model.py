@@ -126,3 +126,19 @@ def test_tuned_encoder_never_saw_the_folds_the_ranker_learns_from(small_nomencla
     assert model.rank(["cat food dry"], limit=1) == [["230910"]]
     # Without enough examples the encoder is used as shipped.
     assert HSClassifier().fit(EXAMPLES, nomenclature=small_nomenclature)._query_encoder is None
+
+
+def test_own_subheading_text_tells_siblings_apart(small_model):
+    # Siblings under heading 0101 share the heading's words; only their own texts ("Asses; live" against "Mules
+    # and hinnies; live") say which one "live asses" are.
+    from clearway.classification.model import CANDIDATE_FEATURES, EVIDENCE
+
+    evidence = small_model._evidence([normalize("live asses")], small_model._embed(["live asses"]))
+    top, features = small_model._candidates(evidence)
+    column = {name: i for i, name in enumerate(EVIDENCE + CANDIDATE_FEATURES)}
+    row = {small_model.classes[j]: features[0, position] for position, j in enumerate(top[0])}
+    asses, mules = row["010130"], row["010190"]
+    assert asses[column["own_coverage"]] == 1.0 and mules[column["own_coverage"]] == 0.5
+    assert asses[column["own_words"]] > mules[column["own_words"]]
+    assert asses[column["own_meaning"]] > mules[column["own_meaning"]]
+    assert asses[column["own_meaning_in_heading"]] == 0.0 > mules[column["own_meaning_in_heading"]]

@@ -4,9 +4,9 @@
    texts and national tariff line texts) in two ways: by its words (TF-IDF over words and character n-grams, cosine)
    and by its meaning (sentence embeddings, see `semantic`). For each subheading the best similarity among the texts
    of the subheading itself, of its heading and of its chapter is kept, so an unseen subheading of a well-known
-   heading still ranks and a code never seen in training can be suggested from its tariff wording alone. A linear
-   chapter classifier on the examples, votes of agreeing examples and how often each code occurs in the examples
-   complete the evidence.
+   heading still ranks and a code never seen in training can be suggested from its tariff wording alone. The
+   subheading's own text is also compared alone, as it is what tells siblings apart. A linear chapter classifier on
+   the examples, votes of agreeing examples and how often each code occurs in the examples complete the evidence.
 2. Candidates. A weighted sum of the evidence picks the `candidates` most likely subheadings.
 3. Ranking. A LightGBM ranker (LambdaRank) orders the candidates. It is trained on the examples themselves, each fold
    of them scored by evidence built from the other folds only, so it learns how much each kind of evidence is worth
@@ -38,7 +38,7 @@ from clearway.classification.text import normalize
 
 LEVELS = (6, 4, 2)
 # Bumped whenever the saved artefact's layout changes, so a cached shipped model is rebuilt rather than misread.
-MODEL_FORMAT = 4
+MODEL_FORMAT = 5
 _WORD = re.compile(r"[a-z0-9]{3,}")
 _STOP = {
     "and",
@@ -156,13 +156,16 @@ class _Evidence:
     sim_ref: np.ndarray
     sem_ex: np.ndarray
     sem_ref: np.ndarray
+    queries: sp.csr_matrix  # word features of each description
+    vectors: np.ndarray | None  # meaning of each description
 
 
 # The ranker's features, in order: the evidence columns, then what is computed per candidate list.
 EVIDENCE = ("ex6", "ex4", "ex2", "ref6", "ref4", "ref2", "chapter_model", "votes", "lexical",
             "sem_ex6", "sem_ex4", "sem_ex2", "sem_ref6", "sem_ref4", "sem_ref2", "knn6", "knn4", "candidate")
 CANDIDATE_FEATURES = ("examples6", "examples4", "examples2", "position", "gap", "heading_agreement",
-                      "chapter_agreement", "query_words", "word_coverage", "residual_other", "residual_nec")
+                      "chapter_agreement", "query_words", "word_coverage", "residual_other", "residual_nec",
+                      "own_words", "own_coverage", "own_meaning", "own_meaning_in_heading")
 _NEIGHBOURS = 10  # examples nearest in meaning that vote (softmax-weighted) for their subheading and heading
 
 
@@ -230,6 +233,10 @@ class HSClassifier:
         # Per subheading: the words of its nomenclature path (for word coverage) and whether it is a residual code.
         self._class_words = [_content_words(nomenclature.path_text(c)) for c in classes]
         own = [nomenclature.text(c).strip().lower() for c in classes]
+        # A subheading's own text tells it from its siblings (the path texts of siblings share all but it).
+        self._own_words = [_content_words(t) for t in own]
+        self._own_matrix = self._vectorize([normalize(t) for t in own]).T.tocsr()
+        self._own_vectors = None
         self._residual = (np.array([t.startswith("other") for t in own], dtype=np.float32),
                           np.array([("n.e.c" in t) or ("not elsewhere" in t) for t in own], dtype=np.float32))
 
@@ -249,6 +256,7 @@ class HSClassifier:
             path_vectors = encoder.encode_cached(paths, cache_dir)
             own_vectors = encoder.encode_cached([nomenclature.text(c) or c for c in classes], cache_dir)
             prototypes = l2_normalize(path_vectors + own_vectors).astype(np.float32)
+            self._own_vectors = own_vectors.astype(np.float32)
             listed = [i for i, c in enumerate(classes) if c in nomenclature]
             self._semantic_references = self._bank(
                 [paths[i] for i in listed] * 2 + [nomenclature.text(classes[i]) for i in listed],
@@ -448,7 +456,7 @@ class HSClassifier:
             candidate += p.semantic_weight * (columns["sem_ref6"] + columns["sem_ex6"] + 0.5 * columns["sem_ex4"])
         columns["candidate"] = candidate
         return _Evidence(normalized=normalized, columns=columns, sim_ex=sim_ex, sim_ref=sim_ref, sem_ex=sem_ex,
-                         sem_ref=sem_ref)
+                         sem_ref=sem_ref, queries=queries, vectors=vectors)
 
     def _neighbour_votes(self, sims: np.ndarray, bank: _Bank) -> tuple[np.ndarray, np.ndarray]:
         """Softmax-weighted votes of the examples nearest in meaning, per subheading and per heading."""
@@ -485,11 +493,22 @@ class HSClassifier:
         words = np.array([len(t.split()) for t in evidence.normalized], dtype=np.float32)
         columns.append(np.broadcast_to(words[:, None], top.shape))
         coverage = np.zeros(top.shape, dtype=np.float32)
+        own_coverage = np.zeros(top.shape, dtype=np.float32)
         for row, text in enumerate(evidence.normalized):
             query = _content_words(text)
             if query:
                 coverage[row] = [len(query & self._class_words[j]) / len(query) for j in top[row]]
+                own_coverage[row] = [len(query & self._own_words[j]) / len(query) for j in top[row]]
         columns += [coverage, self._residual[0][top], self._residual[1][top]]
+        own_words = np.take_along_axis((evidence.queries @ self._own_matrix).toarray(), top, axis=1)
+        own_meaning = np.zeros(top.shape, dtype=np.float32)
+        if evidence.vectors is not None and self._own_vectors is not None:
+            own_meaning = np.einsum("nd,nkd->nk", evidence.vectors, self._own_vectors[top])
+        # How far each candidate's own text is from the best-matching own text among its heading's candidates.
+        heading = self._groups[4][top]
+        same = heading[:, :, None] == heading[:, None, :]
+        best_in_heading = np.where(same, own_meaning[:, None, :], -np.inf).max(axis=2)
+        columns += [own_words, own_coverage, own_meaning, own_meaning - best_in_heading]
         return top, np.stack(columns, axis=2).astype(np.float32)
 
     def _ordered(self, evidence: _Evidence) -> tuple[np.ndarray, np.ndarray]:
