@@ -131,3 +131,14 @@ def test_warm_up_loads_the_model_and_never_raises(use_small_model, monkeypatch, 
     monkeypatch.setattr(service, "get_model", broken)
     service.warm_up_classifier()
     assert "could not be warmed up" in caplog.text
+
+
+def test_confidence_of_the_check_is_the_suggested_chapters_not_one_subheadings(small_model):
+    # Sibling subheadings of one chapter share the model's confidence ("live horses": breeding or other horses); the
+    # check asks about the chapter, so it adds them up and speaks even when no single subheading is sure enough.
+    suggestions = small_model.suggest("live horses", limit=5)
+    chapter = sum(s.confidence for s in suggestions if s.hs_code[:2] == "01")
+    assert suggestions[0].hs_code[:2] == "01" and suggestions[0].confidence < 0.8 <= chapter
+    check = service.check_declared_code("live horses", "950300", model=small_model, min_confidence=0.8)
+    assert check is not None and check.confidence == round(chapter, 4)
+    assert f"{chapter:.0%} for chapter 01" in check.message
