@@ -23,10 +23,13 @@ from clearway.app import create_app
 from clearway.auth import service as auth
 from clearway.auth.models import User
 from clearway.auth.security import create_access_token
+from clearway.classification import registry as classification_registry
+from clearway.classification import training as classification_training
 from clearway.config import Settings
 from clearway.db import Base, Database
 from clearway.nomenclature import service as nomenclature
 from clearway.schema import import_all_models, upgrade
+from tests.classification.small import small_model
 
 POSTGRES_URL = os.environ.get("CLEARWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("CLEARWAY_REQUIRE_POSTGRES") == "1"
@@ -77,6 +80,15 @@ def _prepare(url: str) -> None:
         nomenclature.load_shipped(session=session)
         session.commit()
     db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _small_shipped_classifier(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HS classifier "built from the shipped files" is the small model of tests/classification/small.py, in a
+    registry of the test session's own: the real one takes minutes to build (`classify prepare` and
+    bench/classification.py build it), and the developer's own var/ keeps its cached model."""
+    monkeypatch.setenv(classification_registry.ENV_VAR, str(tmp_path_factory.getbasetemp() / "classification-models"))
+    monkeypatch.setattr(classification_training, "build_shipped_model", lambda progress=None: small_model())
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from clearway.classification import cli, service, training
 from clearway.classification.registry import ClassifierRegistry
 from clearway.errors import Conflict
 
-from .conftest import CHAPTERS, EXAMPLES
+from .small import CHAPTERS, EXAMPLES
 
 runner = CliRunner()
 

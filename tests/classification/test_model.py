@@ -5,7 +5,7 @@ from __future__ import annotations
 from clearway.classification.model import HSClassifier, Params, hs_accuracy
 from clearway.classification.text import hs6_of, normalize
 
-from .conftest import EXAMPLES, TARIFF_LINES
+from .small import EXAMPLES, TARIFF_LINES
 
 
 def test_normalize_spells_out_parcel_shorthand():
