@@ -58,3 +58,33 @@ def test_tuning_pulls_descriptions_towards_their_subheading_and_survives_picklin
     assert np.allclose(again.encode(descriptions), tuned.encode(descriptions), atol=1e-5)
     # The tuned encoder keeps its own memory: the shared encoder still gives the vectors as shipped.
     assert np.allclose((encoder.encode(descriptions) * prototypes[labels]).sum(axis=1), before, atol=1e-5)
+
+
+def test_onnx_runtime_gives_the_vectors_of_the_torch_network_and_keeps_its_graph_on_disk(registry_root, monkeypatch):
+    texts = ["mens cotton tshirt", "plug and tenon cutter", "x", "Hugo Boss EDT 100ml spray for men, gift set " * 9]
+    network = semantic._base_network()
+    expected = network.encode(texts, normalize_embeddings=True, show_progress_bar=False)
+    encoder = semantic.SentenceEncoder()
+    vectors = encoder.encode(texts)
+    assert np.allclose((vectors * expected).sum(axis=1), 1.0, atol=1e-5)  # long texts truncated the same way
+    [graph] = list((registry_root / "onnx").glob("*.onnx"))
+    # A second process finds the graph on disk: no torch network, no export.
+    def no_torch(*args):
+        raise AssertionError("the graph was exported again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(semantic, "_base_network", no_torch)
+        assert np.array_equal(semantic.SentenceEncoder().encode(texts), vectors)
+    graph.write_bytes(b"garbage")  # a damaged graph is exported again, never an error
+    assert np.allclose(semantic.SentenceEncoder().encode(texts), vectors, atol=1e-6)
+    assert graph.stat().st_size > 1_000_000
+
+
+def test_a_tuned_encoder_has_a_graph_of_its_own():
+    descriptions, prototypes = ["kibble", "solder wire"], semantic.get_encoder().encode(["Dog food", "Solder"])
+    tuned = semantic.tune_encoder(descriptions, np.array([0, 1]), prototypes, epochs=2, learning_rate=1e-3,
+                                  batch_size=2, scale=20.0, max_length=16, seed=1)
+    network = tuned._network()
+    expected = network.encode(descriptions, normalize_embeddings=True, show_progress_bar=False)
+    assert np.allclose((tuned.encode(descriptions) * expected).sum(axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(tuned.encode(descriptions), semantic.get_encoder().encode(descriptions), atol=1e-3)

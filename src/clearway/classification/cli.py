@@ -175,7 +175,7 @@ def evaluate(
 @app.command()
 def prepare() -> None:
     """Makes the HS classification assistant ready: loads the active model, or builds the one from the shipped files
-    (once per installation, a minute or two) so the first declaration does not wait for it."""
+    (once per installation: five to eleven minutes on two cores) so the first declaration does not wait for it."""
     from clearway.classification.registry import ClassifierRegistry
 
     started = time.perf_counter()
