@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import json
 import random
 import sys
@@ -48,6 +49,31 @@ def _misclassification_figures(model, descriptions: list[str], codes: list[str],
               f"swapped for another chapter", file=sys.stderr)
 
 
+class _GarbageCollections:
+    """Pauses of Python's garbage collector once suggesting has begun (a cause of latency outliers)."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.started = 0.0
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        gc.callbacks.append(self.callback)
+
+    def suggesting(self, done: int) -> None:
+        self.active = True
+
+    def callback(self, phase: str, info: dict) -> None:
+        if not self.active:
+            return
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append((time.perf_counter() - self.started) * 1000)
+
+    def summary(self) -> str:
+        return ", ".join(f"generation {generation}: {len(pauses)}, longest {max(pauses, default=0):.1f} ms"
+                         for generation, pauses in self.pauses.items())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=SHARED)
@@ -67,12 +93,16 @@ def main() -> None:
                                  test_descriptions=list(test["description"]), test_codes=list(test["code"]))
         print(f"trained on {len(part)} rows (70 %): {json.dumps(smaller.figures)}", file=sys.stderr)
     started = time.perf_counter()
+    pauses = _GarbageCollections()
     result = evaluate_split(
         train=list(zip(train["description"], train["code"], strict=True)),
         test_descriptions=list(test["description"]),
         test_codes=list(test["code"]),
+        progress=pauses.suggesting,
     )
+    gc.callbacks.remove(pauses.callback)
     print(f"trained and evaluated in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(f"garbage collections while suggesting: {pauses.summary()}", file=sys.stderr)
     _misclassification_figures(result.model, list(test["description"]), list(test["hs6"]), seed=args.seed)
     print(json.dumps(result.figures))
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize as l2_normalize
+
 from clearway.classification.model import HSClassifier, Params, hs_accuracy
 from clearway.classification.text import hs6_of, normalize
 
@@ -24,6 +28,15 @@ def test_hs6_of_reads_dotted_and_long_codes():
     assert hs6_of("6109100010") == "610910"
     assert hs6_of("6109") is None
     assert hs6_of("") is None
+
+
+def test_word_features_are_sklearns_tfidf_without_its_input_checks(small_model):
+    texts = [normalize(t) for t in ("mens cotton tshirt", "plug and tenon cutter", "", "zzqx", "tshirt tshirt tee")]
+    expected = l2_normalize(sp.hstack([small_model._word.transform(texts), small_model._char.transform(texts)]))
+    got = small_model._vectorize(texts)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    assert abs(got - expected).max() < 1e-6
+    assert got[2].nnz == 0 and np.isclose(sp.linalg.norm(got[0]), 1.0)
 
 
 def test_training_example_ranks_its_code_first(small_model):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import pickle
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -167,6 +168,34 @@ CANDIDATE_FEATURES = ("examples6", "examples4", "examples2", "position", "gap", 
                       "chapter_agreement", "query_words", "word_coverage", "residual_other", "residual_nec",
                       "own_words", "own_coverage", "own_meaning", "own_meaning_in_heading")
 _NEIGHBOURS = 10  # examples nearest in meaning that vote (softmax-weighted) for their subheading and heading
+
+
+def _tfidf(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
+    """`vectorizer.transform(texts)` for a fitted sublinear, L2-normed vectorizer, from its own analyzer, vocabulary
+    and idf weights: sklearn's input checks cost milliseconds per call, and suggesting calls this for one short
+    description at a time."""
+    analyze, vocabulary = vectorizer.build_analyzer(), vectorizer.vocabulary_
+    indptr, columns, counts = [0], [], []
+    for text in texts:
+        found = Counter(j for j in map(vocabulary.get, analyze(text)) if j is not None)
+        columns += sorted(found)
+        counts += [found[j] for j in sorted(found)]
+        indptr.append(len(columns))
+    matrix = sp.csr_matrix(((1.0 + np.log(np.array(counts, dtype=np.float64))) * vectorizer.idf_[columns],
+                            np.array(columns, dtype=np.int32), np.array(indptr)),
+                           shape=(len(texts), len(vocabulary)))
+    return _unit_rows(matrix)
+
+
+def _unit_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """A float32 copy with each row scaled to unit length (rows of zeros stay zeros)."""
+    out = matrix.astype(np.float32)  # a copy
+    lengths = np.diff(out.indptr)
+    squares = np.bincount(np.repeat(np.arange(out.shape[0]), lengths), weights=out.data.astype(np.float64) ** 2,
+                          minlength=out.shape[0])
+    norms = np.sqrt(squares)
+    out.data *= np.repeat(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0), lengths).astype(np.float32)
+    return out
 
 
 def _format_code(hs6: str) -> str:
@@ -375,8 +404,9 @@ class HSClassifier:
         self._ranker_temperature = _fit_temperature(candidate_scores)
 
     def _vectorize(self, normalized: Sequence[str]) -> sp.csr_matrix:
-        both = sp.hstack([self._word.transform(normalized), self._char.transform(normalized)]).tocsr()
-        return l2_normalize(both).astype(np.float32)
+        """Word and character TF-IDF side by side, each row of unit length (float32)."""
+        both = sp.hstack([_tfidf(self._word, normalized), _tfidf(self._char, normalized)], format="csr")
+        return _unit_rows(both)
 
     def _bank(self, texts: list[str], codes: list[str], rows: sp.csr_matrix | None,
               vectors: np.ndarray | None) -> _Bank:
