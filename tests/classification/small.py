@@ -44,7 +44,6 @@ def nomenclature_of(chapters: set[str]) -> Nomenclature:
                         subheadings=tuple(c for c in full.subheadings if c[:2] in chapters))
 
 
-
 @functools.cache
 def small_nomenclature() -> Nomenclature:
     return nomenclature_of(CHAPTERS)
