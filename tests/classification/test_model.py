@@ -39,6 +39,15 @@ def test_word_features_are_sklearns_tfidf_without_its_input_checks(small_model):
     assert got[2].nnz == 0 and np.isclose(sp.linalg.norm(got[0]), 1.0)
 
 
+def test_word_features_meet_plurals(small_model):
+    singular, plural = small_model._vectorize(["men cotton shirt", "men cotton shirts"])
+    words = len(small_model._word.vocabulary_)
+    # The same words (their weights differ a little: each row is scaled to unit length over the n-grams too).
+    assert len(singular[:, :words].indices) >= 3
+    assert sorted(singular[:, :words].indices) == sorted(plural[:, :words].indices)
+    assert sorted(singular[:, words:].indices) != sorted(plural[:, words:].indices)  # character n-grams see the s
+
+
 def test_training_example_ranks_its_code_first(small_model):
     suggestions = small_model.suggest("mens cotton tshirt", limit=5)
     assert suggestions[0].hs_code == "610910"

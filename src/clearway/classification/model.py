@@ -248,7 +248,9 @@ class HSClassifier:
             analyzer="word",
             ngram_range=p.word_ngrams,
             sublinear_tf=True,
-            token_pattern=r"(?u)\b\w+\b",
+            tokenizer=_stemmed_words,  # "shirt" meets the tariff's "shirts"
+            token_pattern=None,
+            lowercase=False,
             dtype=np.float32,
         )
         self._char = TfidfVectorizer(
@@ -643,6 +645,11 @@ class HSClassifier:
 
 def _stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _stemmed_words(normalized: str) -> list[str]:
+    """The words of a normalized text, plural s stripped (the word TF-IDF's tokenizer)."""
+    return [_stem(w) for w in normalized.split()]
 
 
 def _content_words(text: str) -> set[str]:
