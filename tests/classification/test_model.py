@@ -7,6 +7,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize as l2_normalize
 
 from clearway.classification.model import HSClassifier, Params, hs_accuracy
+from clearway.classification.semantic import TunedEncoder
 from clearway.classification.text import hs6_of, normalize
 
 from .small import EXAMPLES, TARIFF_LINES
@@ -126,7 +127,7 @@ def test_ranker_is_learned_out_of_fold_when_there_are_enough_examples(small_nome
     assert few._ranker is None and few.rank(["dog food"], limit=1) == [["230910"]]
 
 
-def test_tuned_encoder_never_saw_the_folds_the_ranker_learns_from(small_nomenclature, monkeypatch):
+def test_tuned_encoder_never_saw_the_folds_the_ranker_learns_from(small_nomenclature, monkeypatch, tmp_path):
     import clearway.classification.model as model_module
 
     tuned_on: list[set[str]] = []
@@ -146,6 +147,11 @@ def test_tuned_encoder_never_saw_the_folds_the_ranker_learns_from(small_nomencla
     assert tuned_on == [*halves, {d for d, _ in examples}]
     assert model._query_encoder is not None
     assert model.rank(["cat food dry"], limit=1) == [["230910"]]
+    # Saved, the encoder's ONNX graph is kept in the model's own directory (and goes when the model goes).
+    model.save(tmp_path / "m")
+    loaded = HSClassifier.load(tmp_path / "m")
+    assert loaded.rank(["cat food, dry kibble"], limit=1) == model.rank(["cat food, dry kibble"], limit=1)
+    assert (tmp_path / "m" / TunedEncoder.GRAPH_FILE).is_file()
     # Without enough examples the encoder is used as shipped.
     assert HSClassifier().fit(EXAMPLES, nomenclature=small_nomenclature)._query_encoder is None
 

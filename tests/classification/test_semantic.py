@@ -80,11 +80,24 @@ def test_onnx_runtime_gives_the_vectors_of_the_torch_network_and_keeps_its_graph
     assert graph.stat().st_size > 1_000_000
 
 
-def test_a_tuned_encoder_has_a_graph_of_its_own():
+def test_a_tuned_encoder_has_a_graph_of_its_own_kept_where_its_model_says(tmp_path, monkeypatch):
     descriptions, prototypes = ["kibble", "solder wire"], semantic.get_encoder().encode(["Dog food", "Solder"])
     tuned = semantic.tune_encoder(descriptions, np.array([0, 1]), prototypes, epochs=2, learning_rate=1e-3,
                                   batch_size=2, scale=20.0, max_length=16, seed=1)
-    network = tuned._network()
+    network = tuned._torch_network()
     expected = network.encode(descriptions, normalize_embeddings=True, show_progress_bar=False)
     assert np.allclose((tuned.encode(descriptions) * expected).sum(axis=1), 1.0, atol=1e-5)
     assert not np.allclose(tuned.encode(descriptions), semantic.get_encoder().encode(descriptions), atol=1e-3)
+    assert not list(tmp_path.iterdir())  # an encoder of no saved model writes no graph
+    saved = pickle.loads(pickle.dumps(tuned))
+    saved.graph = tmp_path / semantic.TunedEncoder.GRAPH_FILE
+    vectors = saved.encode(descriptions)
+    assert saved.graph.stat().st_size > 1_000_000
+
+    def no_torch(*args):
+        raise AssertionError("the graph was exported again")
+
+    monkeypatch.setattr(semantic, "_base_network", no_torch)
+    again = pickle.loads(pickle.dumps(tuned))
+    again.graph = saved.graph
+    assert np.array_equal(again.encode(descriptions), vectors)

@@ -177,9 +177,9 @@ def _tfidf(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
     analyze, vocabulary = vectorizer.build_analyzer(), vectorizer.vocabulary_
     indptr, columns, counts = [0], [], []
     for text in texts:
-        found = Counter(j for j in map(vocabulary.get, analyze(text)) if j is not None)
-        columns += sorted(found)
-        counts += [found[j] for j in sorted(found)]
+        found = sorted(Counter(j for j in map(vocabulary.get, analyze(text)) if j is not None).items())
+        columns += [j for j, _ in found]
+        counts += [n for _, n in found]
         indptr.append(len(columns))
     matrix = sp.csr_matrix(((1.0 + np.log(np.array(counts, dtype=np.float64))) * vectorizer.idf_[columns],
                             np.array(columns, dtype=np.int32), np.array(indptr)),
@@ -640,6 +640,8 @@ class HSClassifier:
             model = pickle.load(fh)
         if not isinstance(model, HSClassifier) or getattr(model, "format", None) != MODEL_FORMAT:
             raise TypeError(f"{directory} does not hold an HS classifier of format {MODEL_FORMAT}")
+        if model._query_encoder is not None:  # its ONNX graph lives (and is removed) with the model
+            model._query_encoder.graph = directory / TunedEncoder.GRAPH_FILE
         return model
 
 
@@ -654,7 +656,7 @@ def _stemmed_words(normalized: str) -> list[str]:
 
 def _content_words(text: str) -> set[str]:
     """The words of a text that carry meaning (three letters or more, plural s stripped)."""
-    return {_stem(w) for w in normalize(text).split() if len(w) >= 3}
+    return {w for w in _stemmed_words(normalize(text)) if len(w) >= 3}
 
 
 def _fit_temperature(groups: list[tuple[np.ndarray, np.ndarray]]) -> float:

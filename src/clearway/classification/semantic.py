@@ -37,23 +37,23 @@ class _Encoder:
     """A sentence encoder whose network loads at first use; thread-safe; remembers what it encoded."""
 
     def __init__(self) -> None:
-        self._model = None
+        self._network: _OnnxNetwork | None = None
         self._lock = threading.Lock()
         self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
 
-    def _build(self):
+    def _build(self) -> _OnnxNetwork:
         raise NotImplementedError
 
     def _known(self) -> dict[str, np.ndarray] | None:
         """Vectors known without the network (precomputed), if any."""
         return None
 
-    def _load(self):
-        if self._model is None:
+    def _load(self) -> _OnnxNetwork:
+        if self._network is None:
             with self._lock:
-                if self._model is None:
-                    self._model = self._build()
-        return self._model
+                if self._network is None:
+                    self._network = self._build()
+        return self._network
 
     def encode(self, texts: Sequence[str], *, progress: Callable[[int], None] | None = None) -> np.ndarray:
         """One row per text (float32, L2-normalised); texts seen before by this encoder are not encoded again."""
@@ -110,7 +110,10 @@ class SentenceEncoder(_Encoder):
         return self._shipped
 
     def _build(self) -> _OnnxNetwork:
-        return _OnnxNetwork.load(f"{MODEL_ID}-{GRAPH_FORMAT}", BASE_MAX_LENGTH, _base_network)
+        from clearway.classification.registry import default_root  # the registry imports the model, which imports us
+
+        return _OnnxNetwork.load(default_root() / "onnx" / f"{MODEL_ID}-{GRAPH_FORMAT}.onnx", BASE_MAX_LENGTH,
+                                 _base_network)
 
     def _known(self) -> dict[str, np.ndarray]:
         return self._shipped_vectors()
@@ -173,13 +176,18 @@ class TunedEncoder(_Encoder):
     Only the query side is tuned: nomenclature texts keep their shipped embeddings, so nothing needs re-encoding and
     a subheading never seen in training keeps the place its wording gives it. The word-piece embeddings stay frozen
     (half the weights: a word never seen in training moves along with the words it resembles), and only the tuned
-    weights are kept with the model (float16, about 20 MB). Picklable; the network is rebuilt at first use.
+    weights are kept with the model (float16, about 20 MB). Picklable; the network is rebuilt at first use, from the
+    ONNX graph at `graph` when that file exists (a saved model sets it to a file of its own directory), else exported
+    from the weights and written there.
     """
+
+    GRAPH_FILE = f"encoder-{GRAPH_FORMAT}.onnx"
 
     def __init__(self, weights: dict[str, np.ndarray], *, max_length: int) -> None:
         super().__init__()
         self.weights = weights
         self.max_length = max_length
+        self.graph: Path | None = None
 
     def __getstate__(self) -> dict:
         return {"weights": self.weights, "max_length": self.max_length}
@@ -188,13 +196,9 @@ class TunedEncoder(_Encoder):
         self.__init__(state["weights"], max_length=state["max_length"])
 
     def _build(self) -> _OnnxNetwork:
-        digest = hashlib.sha256()
-        for name in sorted(self.weights):
-            digest.update(name.encode() + self.weights[name].tobytes())
-        key = f"{MODEL_ID}-{GRAPH_FORMAT}-tuned-{self.max_length}-{digest.hexdigest()[:24]}"
-        return _OnnxNetwork.load(key, self.max_length, self._network)
+        return _OnnxNetwork.load(self.graph, self.max_length, self._torch_network)
 
-    def _network(self):
+    def _torch_network(self):
         import torch
 
         model = _base_network(self.max_length)
@@ -209,8 +213,9 @@ class _OnnxNetwork:
     to within 1e-6 cosine. ONNX Runtime has its own thread pool, so it does not spin against LightGBM's OpenMP runtime
     (see `_base_network`).
 
-    Exporting a graph from torch takes seconds, so graphs are kept on disk under the classification model directory,
-    named by what they were exported from; a process that finds its graph there never loads torch at all.
+    Exporting a graph from torch takes seconds, so graphs are kept on disk: the shipped encoder's under the
+    classification model directory, a tuned encoder's in the directory of the model it belongs to (an encoder tuned
+    only for a fold of training is never written). A process that finds its graph never loads torch at all.
     """
 
     _BATCH = 64
@@ -230,17 +235,17 @@ class _OnnxNetwork:
         self._tokenizer.enable_padding()
 
     @classmethod
-    def load(cls, key: str, max_length: int, network: Callable[[], object]) -> _OnnxNetwork:
-        """The graph named `key` from disk, else exported from `network()` (a sentence-transformers model) and kept."""
-        from clearway.classification.registry import default_root  # the registry imports the model, which imports us
-
-        path = default_root() / "onnx" / f"{key}.onnx"
-        if path.is_file():
+    def load(cls, path: Path | None, max_length: int, network: Callable[[], object]) -> _OnnxNetwork:
+        """The graph at `path`, else exported from `network()` (a sentence-transformers model) and written to `path`
+        (if given)."""
+        if path is not None and path.is_file():
             try:
                 return cls(str(path), max_length)
             except Exception as exc:  # onnxruntime raises its own classes for a truncated or foreign file
                 log.warning("unreadable encoder graph %s (%s); exporting it again", path, exc)
         graph = _export(network())
+        if path is None:
+            return cls(graph, max_length)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
