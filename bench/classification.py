@@ -56,7 +56,13 @@ class _GarbageCollections:
         self.active = False
         self.started = 0.0
         self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+
+    def __enter__(self) -> _GarbageCollections:
         gc.callbacks.append(self.callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self.callback)
 
     def suggesting(self, done: int) -> None:
         self.active = True
@@ -93,14 +99,13 @@ def main() -> None:
                                  test_descriptions=list(test["description"]), test_codes=list(test["code"]))
         print(f"trained on {len(part)} rows (70 %): {json.dumps(smaller.figures)}", file=sys.stderr)
     started = time.perf_counter()
-    pauses = _GarbageCollections()
-    result = evaluate_split(
-        train=list(zip(train["description"], train["code"], strict=True)),
-        test_descriptions=list(test["description"]),
-        test_codes=list(test["code"]),
-        progress=pauses.suggesting,
-    )
-    gc.callbacks.remove(pauses.callback)
+    with _GarbageCollections() as pauses:
+        result = evaluate_split(
+            train=list(zip(train["description"], train["code"], strict=True)),
+            test_descriptions=list(test["description"]),
+            test_codes=list(test["code"]),
+            progress=pauses.suggesting,
+        )
     print(f"trained and evaluated in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     print(f"garbage collections while suggesting: {pauses.summary()}", file=sys.stderr)
     _misclassification_figures(result.model, list(test["description"]), list(test["hs6"]), seed=args.seed)

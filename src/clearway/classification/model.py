@@ -35,7 +35,7 @@ from sklearn.svm import LinearSVC
 
 from clearway.classification.reference import Nomenclature
 from clearway.classification.semantic import MODEL_ID, SentenceEncoder, TunedEncoder, get_encoder, tune_encoder
-from clearway.classification.text import normalize
+from clearway.classification.text import for_encoder, normalize
 
 LEVELS = (6, 4, 2)
 # Bumped whenever the saved artefact's layout changes, so a cached shipped model is rebuilt rather than misread.
@@ -287,7 +287,7 @@ class HSClassifier:
             path_vectors = encoder.encode_cached(paths, cache_dir)
             own_vectors = encoder.encode_cached([nomenclature.text(c) or c for c in classes], cache_dir)
             prototypes = l2_normalize(path_vectors + own_vectors).astype(np.float32)
-            self._own_vectors = own_vectors.astype(np.float32)
+            self._own_vectors = own_vectors  # float32, as encoded
             listed = [i for i, c in enumerate(classes) if c in nomenclature]
             self._semantic_references = self._bank(
                 [paths[i] for i in listed] * 2 + [nomenclature.text(classes[i]) for i in listed],
@@ -295,7 +295,7 @@ class HSClassifier:
                 None,
                 np.vstack([path_vectors[listed], prototypes[listed], own_vectors[listed]]),
             )
-            descriptions = [d for d, _ in examples]
+            descriptions = [for_encoder(d) for d, _ in examples]
             if p.tune_epochs and len(examples) >= p.tune_min_examples:
                 labels = np.array([self._class_pos[c] for _, c in examples], dtype=np.int64)
                 tune = functools.partial(self._tune, descriptions, labels, prototypes, say=say)
@@ -563,7 +563,7 @@ class HSClassifier:
         """The meaning of each description as written (None for a words-only model)."""
         if self.encoder_id is None:
             return None
-        return (self._query_encoder or get_encoder()).encode(list(descriptions))
+        return (self._query_encoder or get_encoder()).encode([for_encoder(d) for d in descriptions])
 
     # ---------------------------------------------------------------- suggesting
     def rank(self, descriptions: Sequence[str], *, limit: int = 5, batch_size: int = 256) -> list[list[str]]:
@@ -629,9 +629,12 @@ class HSClassifier:
 
     # ---------------------------------------------------------------- persistence
     def save(self, directory: Path) -> None:
+        """Writes the model, and its tuned encoder's ONNX graph beside it (`load` reads both)."""
         directory.mkdir(parents=True, exist_ok=True)
         with (directory / "model.pkl").open("wb") as fh:
             pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        if self._query_encoder is not None:
+            self._query_encoder.write_graph(directory / TunedEncoder.GRAPH_FILE)
 
     @staticmethod
     def load(directory: Path) -> HSClassifier:

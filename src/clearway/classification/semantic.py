@@ -198,6 +198,11 @@ class TunedEncoder(_Encoder):
     def _build(self) -> _OnnxNetwork:
         return _OnnxNetwork.load(self.graph, self.max_length, self._torch_network)
 
+    def write_graph(self, path: Path) -> None:
+        """Writes this encoder's ONNX graph to `path`, so that the process that next loads its model from that
+        directory finds it there and need not export it (a few seconds) on its first suggestion."""
+        _OnnxNetwork.write(path, _export(self._torch_network()))
+
     def _torch_network(self):
         import torch
 
@@ -244,16 +249,21 @@ class _OnnxNetwork:
             except Exception as exc:  # onnxruntime raises its own classes for a truncated or foreign file
                 log.warning("unreadable encoder graph %s (%s); exporting it again", path, exc)
         graph = _export(network())
-        if path is None:
-            return cls(graph, max_length)
+        if path is not None:
+            cls.write(path, graph)
+        return cls(graph, max_length)
+
+    @staticmethod
+    def write(path: Path, graph: bytes) -> None:
+        """Writes a graph atomically (a reader never finds half a file); a read-only directory only costs exporting
+        again next time."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             tmp.write_bytes(graph)
             tmp.replace(path)
         except OSError:
-            pass  # a read-only directory only costs exporting again next time
-        return cls(graph, max_length)
+            log.warning("could not write the encoder graph %s; it will be exported again next time", path)
 
     def _tokens(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         encoded = self._tokenizer.encode_batch(list(texts))

@@ -167,7 +167,7 @@ def _check(description: str, hs_code: str, model: HSClassifier, min_confidence: 
         f"does not fit the description '{text}': the classification assistant suggests "
         f"{best.hs_code[:4]}.{best.hs_code[4:]} ({nomenclature.text(best.hs_code[:4])}) "
         f"with {best.confidence:.0%} confidence ({chapter_confidence:.0%} for chapter {best.hs_code[:2]}); "
-        f"other candidates: "
+        "other candidates: "
         + ", ".join(f"{c[:4]}.{c[4:]}" for c in codes[1:])
         + "."
     )

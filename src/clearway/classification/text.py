@@ -60,6 +60,17 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", joined).strip()
 
 
+# The encoder reads "tshirt" as word pieces that mean nothing ("ts", "##hir", "##t"); written "t-shirt" it knows it.
+_ENCODER_SPELLING = [(re.compile(r"\b(?:t|tee)[ -]?(shirts?)\b", re.IGNORECASE), r"t-\1")]
+
+
+def for_encoder(text: str) -> str:
+    """A description as the sentence encoder reads it best: as written, but for spellings it cannot read."""
+    for pattern, replacement in _ENCODER_SPELLING:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def hs6_of(code: str) -> str | None:
     """The 6-digit HS subheading of a declared code ("6109.10.00" -> "610910"), or None if it has fewer digits."""
     digits = re.sub(r"\D", "", code or "")
