@@ -61,14 +61,12 @@ def normalize(text: str) -> str:
 
 
 # The encoder reads "tshirt" as word pieces that mean nothing ("ts", "##hir", "##t"); written "t-shirt" it knows it.
-_ENCODER_SPELLING = [(re.compile(r"\b(?:t|tee)[ -]?(shirts?)\b", re.IGNORECASE), r"t-\1")]
+_T_SHIRT = re.compile(r"\b(?:t|tee)[ -]?(shirts?)\b", re.IGNORECASE)
 
 
 def for_encoder(text: str) -> str:
-    """A description as the sentence encoder reads it best: as written, but for spellings it cannot read."""
-    for pattern, replacement in _ENCODER_SPELLING:
-        text = pattern.sub(replacement, text)
-    return text
+    """A description as the sentence encoder reads it best: as written, but with T-shirts spelled "t-shirt"."""
+    return _T_SHIRT.sub(r"t-\1", text)
 
 
 def hs6_of(code: str) -> str | None:
