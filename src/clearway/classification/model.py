@@ -5,7 +5,9 @@
    and by its meaning (sentence embeddings, see `semantic`). For each subheading the best similarity among the texts
    of the subheading itself, of its heading and of its chapter is kept, so an unseen subheading of a well-known
    heading still ranks and a code never seen in training can be suggested from its tariff wording alone. The
-   subheading's own text is also compared alone, as it is what tells siblings apart. A linear chapter classifier on
+   subheading's own text is also compared alone, as it is what tells siblings apart. What WordNet says the
+   description's nouns are ("euphonium": a bass horn, a brass instrument) is compared with the same texts by its
+   words, so the tariff's wording is found for a word it does not use (see `lexicon`). A linear chapter classifier on
    the examples, votes of agreeing examples and how often each code occurs in the examples complete the evidence.
 2. Candidates. A weighted sum of the evidence picks the `candidates` most likely subheadings.
 3. Ranking. A LightGBM ranker (LambdaRank) orders the candidates. It is trained on the examples themselves, each fold
@@ -33,13 +35,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.svm import LinearSVC
 
+from clearway.classification.lexicon import NO_LEXICON, Lexicon, load_lexicon
 from clearway.classification.reference import Nomenclature
 from clearway.classification.semantic import MODEL_ID, SentenceEncoder, TunedEncoder, get_encoder, tune_encoder
 from clearway.classification.text import for_encoder, normalize
 
 LEVELS = (6, 4, 2)
 # Bumped whenever the saved artefact's layout changes, so a cached shipped model is rebuilt rather than misread.
-MODEL_FORMAT = 5
+MODEL_FORMAT = 6
 _WORD = re.compile(r"[a-z0-9]{3,}")
 _STOP = {
     "and",
@@ -90,6 +93,8 @@ class Params:
     # Sentence embeddings (meaning): used at all, and their weight in picking candidates.
     semantic: bool = True
     semantic_weight: float = 1.0
+    # What WordNet says the description's nouns are, compared with the examples and tariff texts by its words.
+    lexicon: bool = True
     # Tuning the encoder on the examples (0 epochs: the encoder as shipped). Descriptions are pulled towards their
     # subheading's prototype by a softmax over all subheadings; `tune_scale` sharpens that softmax.
     tune_epochs: int = 3
@@ -159,11 +164,14 @@ class _Evidence:
     sem_ref: np.ndarray
     queries: sp.csr_matrix  # word features of each description
     vectors: np.ndarray | None  # meaning of each description
+    expansions: list[str]  # what WordNet says each description's nouns are ("" if nothing)
+    sim_lexicon_ref: np.ndarray  # word similarity of each expansion to each reference text
 
 
 # The ranker's features, in order: the evidence columns, then what is computed per candidate list.
 EVIDENCE = ("ex6", "ex4", "ex2", "ref6", "ref4", "ref2", "chapter_model", "votes", "lexical",
-            "sem_ex6", "sem_ex4", "sem_ex2", "sem_ref6", "sem_ref4", "sem_ref2", "knn6", "knn4", "candidate")
+            "sem_ex6", "sem_ex4", "sem_ex2", "sem_ref6", "sem_ref4", "sem_ref2", "knn6", "knn4", "candidate",
+            "lexicon_ref6", "lexicon_ref4", "lexicon_ref2", "lexicon_ex6", "lexicon_ex4", "lexicon_found")
 CANDIDATE_FEATURES = ("examples6", "examples4", "examples2", "position", "gap", "heading_agreement",
                       "chapter_agreement", "query_words", "word_coverage", "residual_other", "residual_nec",
                       "own_words", "own_coverage", "own_meaning", "own_meaning_in_heading")
@@ -487,8 +495,31 @@ class HSClassifier:
         if vectors is not None:
             candidate += p.semantic_weight * (columns["sem_ref6"] + columns["sem_ex6"] + 0.5 * columns["sem_ex4"])
         columns["candidate"] = candidate
+        expansions, sim_lexicon_ref = self._lexicon_evidence(normalized, columns)
         return _Evidence(normalized=normalized, columns=columns, sim_ex=sim_ex, sim_ref=sim_ref, sem_ex=sem_ex,
-                         sem_ref=sem_ref, queries=queries, vectors=vectors)
+                         sem_ref=sem_ref, queries=queries, vectors=vectors, expansions=expansions,
+                         sim_lexicon_ref=sim_lexicon_ref)
+
+    def _lexicon_evidence(self, normalized: list[str], columns: dict[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
+        """Adds the word similarities of what WordNet says each description's nouns are (zeros where it knows none
+        of them) to the columns; returns those texts and their similarities to the reference texts."""
+        n, width = len(normalized), len(self.classes)
+        lexicon = self._lexicon()
+        expansions = [normalize(lexicon.expand(text)) for text in normalized]
+        queries = self._vectorize(expansions)
+        empty = np.zeros((n, 0), dtype=np.float32)
+        sim_ex = (queries @ self._examples.matrix).toarray() if self._examples.matrix is not None else empty
+        sim_ref = (queries @ self._references.matrix).toarray() if self._references.matrix is not None else empty
+        for level in LEVELS:
+            columns[f"lexicon_ref{level}"] = self._pooled(sim_ref, self._references, level)
+        columns["lexicon_ex6"] = self._pooled(sim_ex, self._examples, 6)
+        columns["lexicon_ex4"] = self._pooled(sim_ex, self._examples, 4)
+        found = np.array([bool(text) for text in expansions], dtype=np.float32)
+        columns["lexicon_found"] = np.broadcast_to(found[:, None], (n, width))
+        return expansions, sim_ref
+
+    def _lexicon(self) -> Lexicon:
+        return load_lexicon() if self.params.lexicon else NO_LEXICON
 
     def _neighbour_votes(self, sims: np.ndarray, bank: _Bank) -> tuple[np.ndarray, np.ndarray]:
         """Softmax-weighted votes of the examples nearest in meaning, per subheading and per heading."""
@@ -615,10 +646,10 @@ class HSClassifier:
             if len(rows):
                 best = rows[int(np.argmax(sims[0, rows]))]
                 if sims[0, best] >= floor:
-                    text = bank.texts[best]
-                    text = text if len(text) <= 90 else "…" + text[-89:]
+                    text = _shortened(bank.texts[best], 90, tail=True)
                     verb = label if label.startswith("close") else f"matched {label}"
                     reasons.append(f"{verb} '{text}' ({_format_code(code)}, similarity {sims[0, best]:.2f})")
+        reasons += self._lexicon_reasons(code, j, evidence)
         nomenclature_words = set(_WORD.findall(normalize(self._nomenclature_texts.get(code, ""))))
         shared = sorted(w for w in query_words if w in nomenclature_words or w.rstrip("s") in nomenclature_words)
         if shared:
@@ -626,6 +657,20 @@ class HSClassifier:
         if not reasons:
             reasons.append(f"closest heading {code[:4]} by the words and meaning of the description")
         return reasons
+
+    def _lexicon_reasons(self, code: str, j: int, evidence: _Evidence) -> list[str]:
+        """Why WordNet's word for the description's goods points to this code, if it does."""
+        rows = np.flatnonzero(self._references.class_index == j)
+        if not evidence.expansions[0] or not evidence.sim_lexicon_ref.shape[1] or not len(rows):
+            return []
+        best = rows[int(np.argmax(evidence.sim_lexicon_ref[0, rows]))]
+        similarity = evidence.sim_lexicon_ref[0, best]
+        if similarity < 0.25:
+            return []
+        matches = self._lexicon().matches(evidence.normalized[0])
+        said = "; ".join(_shortened(m.noun.sentence(m.words), 110) for m in matches)
+        return [f"WordNet: {said}; matched tariff text '{_shortened(self._references.texts[best], 90, tail=True)}' "
+                f"({_format_code(code)}, similarity {similarity:.2f})"]
 
     # ---------------------------------------------------------------- persistence
     def save(self, directory: Path) -> None:
@@ -646,6 +691,13 @@ class HSClassifier:
         if model._query_encoder is not None:  # its ONNX graph lives (and is removed) with the model
             model._query_encoder.graph = directory / TunedEncoder.GRAPH_FILE
         return model
+
+
+def _shortened(text: str, limit: int, *, tail: bool = False) -> str:
+    """The text, or its first (or, with tail, last) limit - 1 characters and an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return "…" + text[-(limit - 1) :] if tail else text[: limit - 1] + "…"
 
 
 def _stem(word: str) -> str:

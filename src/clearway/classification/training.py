@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from clearway.classification.lexicon import LEXICON_FILE
 from clearway.classification.model import MODEL_FORMAT, HSClassifier, Params, hs_accuracy
 from clearway.classification.reference import HS2022_FILE, HTS_FILE, LABELED_FILE, load_nomenclature, load_tariff_lines
 from clearway.classification.registry import default_root, file_digest, fingerprint
@@ -136,9 +137,9 @@ def shipped_examples() -> list[tuple[str, str]]:
 def shipped_fingerprint() -> str:
     """Identifies the shipped files, parameters and model code the shipped model is built from."""
     code = [file_digest(Path(__file__).with_name(name)) for name in ("model.py", "text.py", "reference.py",
-                                                                     "semantic.py")]
+                                                                     "semantic.py", "lexicon.py")]
     return fingerprint([], file_digest(LABELED_FILE), file_digest(HS2022_FILE), file_digest(HTS_FILE),
-                       file_digest(SHIPPED_EMBEDDINGS),
+                       file_digest(SHIPPED_EMBEDDINGS), file_digest(LEXICON_FILE),
                        repr(Params().to_dict()), f"format {MODEL_FORMAT}", *code)
 
 
