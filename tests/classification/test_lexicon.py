@@ -86,3 +86,19 @@ def test_a_model_without_the_lexicon_gets_none_of_its_evidence(small_nomenclatur
     evidence = model._evidence([normalize("stallion")], None)
     assert not np.any(evidence.columns["lexicon_ref6"]) and evidence.expansions == [""]
     assert isinstance(model._lexicon(), Lexicon) and not model._lexicon().nouns
+
+
+def test_features_common_to_many_texts_are_left_out_of_wordnets_text(small_nomenclature, small_model):
+    from clearway.classification.model import HSClassifier, Params
+
+    from .small import EXAMPLES, TARIFF_LINES
+
+    # Only a few character n-grams (" a", "s ") are in 1,000 of the small model's texts; with a limit of one text,
+    # most features go.
+    assert 0.99 < small_model._distinctive.mean() < 1
+    strict = HSClassifier(Params(lexicon_max_texts=1, semantic=False, ranker=False)).fit(
+        EXAMPLES, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)
+    assert 0 < strict._distinctive.mean() < 0.9
+    horse = small_model._class_pos["010121"]
+    loose = small_model._evidence([normalize("stallion")], None).columns["lexicon_ref6"][0, horse]
+    assert strict._evidence([normalize("stallion")], None).columns["lexicon_ref6"][0, horse] < loose

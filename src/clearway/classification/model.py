@@ -95,6 +95,8 @@ class Params:
     semantic_weight: float = 1.0
     # What WordNet says the description's nouns are, compared with the examples and tariff texts by its words.
     lexicon: bool = True
+    # Features of WordNet's texts found in more of the examples and reference texts than this are left out.
+    lexicon_max_texts: int = 1000
     # Tuning the encoder on the examples (0 epochs: the encoder as shipped). Descriptions are pulled towards their
     # subheading's prototype by a softmax over all subheadings; `tune_scale` sharpens that softmax.
     tune_epochs: int = 3
@@ -267,6 +269,8 @@ class HSClassifier:
         corpus = ex_norm + ref_norm
         both = sp.hstack([self._word.fit_transform(corpus), self._char.fit_transform(corpus)]).tocsr()
         ref_rows = l2_normalize(both[len(ex_norm) :]).astype(np.float32)  # vectorized once, with the fit
+        document_frequency = np.diff(both.tocsc().indptr)
+        self._distinctive = (document_frequency <= p.lexicon_max_texts).astype(np.float32)
         self._references = self._bank([t for t, _ in references], [c for _, c in references], ref_rows, None)
         self._nomenclature_texts = {c: nomenclature.path_text(c) for c in classes}
         # Per subheading: the words of its nomenclature path (for word coverage) and whether it is a residual code.
@@ -425,6 +429,7 @@ class HSClassifier:
         class_index = np.array([self._class_pos[c] for c in codes_sorted], dtype=np.int64)
         bank = _Bank(
             matrix=rows[order].T.tocsr() if rows is not None and order else None,
+
             vectors=np.ascontiguousarray(vectors[order], dtype=np.float32) if vectors is not None and order else None,
             texts=[texts[i] for i in order],
             class_index=class_index,
@@ -507,6 +512,10 @@ class HSClassifier:
         lexicon = self._lexicon()
         expansions = [normalize(lexicon.expand(text)) for text in normalized]
         queries = self._vectorize(expansions)
+        # WordNet's texts are long: their common features (in a thousand texts or more) would cost milliseconds
+        # against the reference texts and say little.
+        queries.data *= self._distinctive[queries.indices]
+        queries.eliminate_zeros()
         empty = np.zeros((n, 0), dtype=np.float32)
         sim_ex = (queries @ self._examples.matrix).toarray() if self._examples.matrix is not None else empty
         sim_ref = (queries @ self._references.matrix).toarray() if self._references.matrix is not None else empty
