@@ -71,6 +71,10 @@ def test_wordnets_word_for_the_goods_is_evidence_and_a_reason(small_model):
     assert all(features[0, :, EVIDENCE.index("lexicon_found")] == 1.0)
     horse = next(s for s in small_model.suggest("stallion", limit=100) if s.hs_code == "010121")
     assert any(why.startswith("WordNet: 'stallion' is a kind of male horse") for why in horse.why)
+    # A reason names only the nouns whose WordNet text meets the tariff text ("men" are a work force there).
+    [shoes] = small_model.suggest("mens sneakers", limit=1)
+    [wordnet] = [why for why in shoes.why if why.startswith("WordNet:")]
+    assert shoes.hs_code == "640411" and "'sneakers' is a kind of shoe" in wordnet and "'men'" not in wordnet
     # A description WordNet knows nothing of gets no such evidence.
     unknown = small_model._evidence([normalize("xqzt")], small_model._embed(["xqzt"]))
     assert not unknown.columns["lexicon_found"].any() and not unknown.columns["lexicon_ref6"].any()

@@ -429,7 +429,6 @@ class HSClassifier:
         class_index = np.array([self._class_pos[c] for c in codes_sorted], dtype=np.int64)
         bank = _Bank(
             matrix=rows[order].T.tocsr() if rows is not None and order else None,
-
             vectors=np.ascontiguousarray(vectors[order], dtype=np.float32) if vectors is not None and order else None,
             texts=[texts[i] for i in order],
             class_index=class_index,
@@ -512,7 +511,7 @@ class HSClassifier:
         lexicon = self._lexicon()
         expansions = [normalize(lexicon.expand(text)) for text in normalized]
         queries = self._vectorize(expansions)
-        # WordNet's texts are long: their common features (in a thousand texts or more) would cost milliseconds
+        # WordNet's texts are long: their common features (in more than a thousand texts) would cost milliseconds
         # against the reference texts and say little.
         queries.data *= self._distinctive[queries.indices]
         queries.eliminate_zeros()
@@ -676,9 +675,15 @@ class HSClassifier:
         similarity = evidence.sim_lexicon_ref[0, best]
         if similarity < 0.25:
             return []
+        tariff_text = self._references.texts[best]
+        # Only the nouns whose WordNet text shares a word with the tariff text it matched ("men" says nothing here).
+        tariff_words = _content_words(tariff_text) - _STOP
         matches = self._lexicon().matches(evidence.normalized[0])
-        said = "; ".join(_shortened(m.noun.sentence(m.words), 110) for m in matches)
-        return [f"WordNet: {said}; matched tariff text '{_shortened(self._references.texts[best], 90, tail=True)}' "
+        said = "; ".join(_shortened(m.noun.sentence(m.words), 110) for m in matches
+                         if _content_words(m.noun.text) & tariff_words)
+        if not said:
+            return []
+        return [f"WordNet: {said}; matched tariff text '{_shortened(tariff_text, 90, tail=True)}' "
                 f"({_format_code(code)}, similarity {similarity:.2f})"]
 
     # ---------------------------------------------------------------- persistence
