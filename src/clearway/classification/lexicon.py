@@ -45,7 +45,8 @@ class Noun:
         return " ".join([*self.kinds, self.gloss]).strip()
 
     def sentence(self, words: str) -> str:
-        """'stallion' is a kind of male horse, horse: uncastrated adult male horse."""
+        """The noun said in words, as a reason reads it ("'stallion' is a kind of male horse, horse: uncastrated adult
+        male horse")."""
         kinds = f" is a kind of {', '.join(self.kinds)}" if self.kinds else ""
         return f"'{words}'{kinds}: {self.gloss}" if self.gloss else f"'{words}'{kinds}"
 

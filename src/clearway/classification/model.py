@@ -35,7 +35,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.svm import LinearSVC
 
-from clearway.classification.lexicon import NO_LEXICON, Lexicon, load_lexicon
+from clearway.classification.lexicon import NO_LEXICON, Lexicon, Match, load_lexicon
 from clearway.classification.reference import Nomenclature
 from clearway.classification.semantic import MODEL_ID, SentenceEncoder, TunedEncoder, get_encoder, tune_encoder
 from clearway.classification.text import for_encoder, normalize
@@ -166,7 +166,8 @@ class _Evidence:
     sem_ref: np.ndarray
     queries: sp.csr_matrix  # word features of each description
     vectors: np.ndarray | None  # meaning of each description
-    expansions: list[str]  # what WordNet says each description's nouns are ("" if nothing)
+    nouns: list[list[Match]]  # the WordNet nouns of each description
+    expansions: list[str]  # what WordNet says they are, normalized ("" if nothing)
     sim_lexicon_ref: np.ndarray  # word similarity of each expansion to each reference text
 
 
@@ -269,7 +270,7 @@ class HSClassifier:
         corpus = ex_norm + ref_norm
         both = sp.hstack([self._word.fit_transform(corpus), self._char.fit_transform(corpus)]).tocsr()
         ref_rows = l2_normalize(both[len(ex_norm) :]).astype(np.float32)  # vectorized once, with the fit
-        document_frequency = np.diff(both.tocsc().indptr)
+        document_frequency = np.bincount(both.indices, minlength=both.shape[1])
         self._distinctive = (document_frequency <= p.lexicon_max_texts).astype(np.float32)
         self._references = self._bank([t for t, _ in references], [c for _, c in references], ref_rows, None)
         self._nomenclature_texts = {c: nomenclature.path_text(c) for c in classes}
@@ -499,17 +500,19 @@ class HSClassifier:
         if vectors is not None:
             candidate += p.semantic_weight * (columns["sem_ref6"] + columns["sem_ex6"] + 0.5 * columns["sem_ex4"])
         columns["candidate"] = candidate
-        expansions, sim_lexicon_ref = self._lexicon_evidence(normalized, columns)
+        nouns, expansions, sim_lexicon_ref = self._lexicon_evidence(normalized, columns)
         return _Evidence(normalized=normalized, columns=columns, sim_ex=sim_ex, sim_ref=sim_ref, sem_ex=sem_ex,
-                         sem_ref=sem_ref, queries=queries, vectors=vectors, expansions=expansions,
-                         sim_lexicon_ref=sim_lexicon_ref)
+                         sem_ref=sem_ref, queries=queries, vectors=vectors, nouns=nouns,
+                         expansions=expansions, sim_lexicon_ref=sim_lexicon_ref)
 
-    def _lexicon_evidence(self, normalized: list[str], columns: dict[str, np.ndarray]) -> tuple[list[str], np.ndarray]:
+    def _lexicon_evidence(self, normalized: list[str], columns: dict[str, np.ndarray]
+                          ) -> tuple[list[list[Match]], list[str], np.ndarray]:
         """Adds the word similarities of what WordNet says each description's nouns are (zeros where it knows none
-        of them) to the columns; returns those texts and their similarities to the reference texts."""
+        of them) to the columns; returns those nouns, their text and its similarities to the reference texts."""
         n, width = len(normalized), len(self.classes)
         lexicon = self._lexicon()
-        expansions = [normalize(lexicon.expand(text)) for text in normalized]
+        nouns = [lexicon.matches(text) for text in normalized]
+        expansions = [normalize(" ".join(m.noun.text for m in matches)) for matches in nouns]
         queries = self._vectorize(expansions)
         # WordNet's texts are long: their common features (in more than a thousand texts) would cost milliseconds
         # against the reference texts and say little.
@@ -524,7 +527,7 @@ class HSClassifier:
         columns["lexicon_ex4"] = self._pooled(sim_ex, self._examples, 4)
         found = np.array([bool(text) for text in expansions], dtype=np.float32)
         columns["lexicon_found"] = np.broadcast_to(found[:, None], (n, width))
-        return expansions, sim_ref
+        return nouns, expansions, sim_ref
 
     def _lexicon(self) -> Lexicon:
         return load_lexicon() if self.params.lexicon else NO_LEXICON
@@ -648,15 +651,11 @@ class HSClassifier:
             (self._examples, evidence.sem_ex, "close in meaning to training example", 0.45),
             (self._semantic_references, evidence.sem_ref, "close in meaning to nomenclature text", 0.45),
         ):
-            if bank is None or not sims.shape[1]:
-                continue
-            rows = np.flatnonzero(bank.class_index == j)
-            if len(rows):
-                best = rows[int(np.argmax(sims[0, rows]))]
-                if sims[0, best] >= floor:
-                    text = _shortened(bank.texts[best], 90, tail=True)
-                    verb = label if label.startswith("close") else f"matched {label}"
-                    reasons.append(f"{verb} '{text}' ({_format_code(code)}, similarity {sims[0, best]:.2f})")
+            best = self._best_text(bank, sims, j, floor)
+            if best is not None:
+                text = _shortened(bank.texts[best], 90, tail=True)
+                verb = label if label.startswith("close") else f"matched {label}"
+                reasons.append(f"{verb} '{text}' ({_format_code(code)}, similarity {sims[0, best]:.2f})")
         reasons += self._lexicon_reasons(code, j, evidence)
         nomenclature_words = set(_WORD.findall(normalize(self._nomenclature_texts.get(code, ""))))
         shared = sorted(w for w in query_words if w in nomenclature_words or w.rstrip("s") in nomenclature_words)
@@ -668,23 +667,29 @@ class HSClassifier:
 
     def _lexicon_reasons(self, code: str, j: int, evidence: _Evidence) -> list[str]:
         """Why WordNet's word for the description's goods points to this code, if it does."""
-        rows = np.flatnonzero(self._references.class_index == j)
-        if not evidence.expansions[0] or not evidence.sim_lexicon_ref.shape[1] or not len(rows):
-            return []
-        best = rows[int(np.argmax(evidence.sim_lexicon_ref[0, rows]))]
-        similarity = evidence.sim_lexicon_ref[0, best]
-        if similarity < 0.25:
+        best = self._best_text(self._references, evidence.sim_lexicon_ref, j, 0.25) if evidence.nouns[0] else None
+        if best is None:
             return []
         tariff_text = self._references.texts[best]
         # Only the nouns whose WordNet text shares a word with the tariff text it matched ("men" says nothing here).
         tariff_words = _content_words(tariff_text) - _STOP
-        matches = self._lexicon().matches(evidence.normalized[0])
-        said = "; ".join(_shortened(m.noun.sentence(m.words), 110) for m in matches
+        said = "; ".join(_shortened(m.noun.sentence(m.words), 110) for m in evidence.nouns[0]
                          if _content_words(m.noun.text) & tariff_words)
         if not said:
             return []
         return [f"WordNet: {said}; matched tariff text '{_shortened(tariff_text, 90, tail=True)}' "
-                f"({_format_code(code)}, similarity {similarity:.2f})"]
+                f"({_format_code(code)}, similarity {evidence.sim_lexicon_ref[0, best]:.2f})"]
+
+    @staticmethod
+    def _best_text(bank: _Bank | None, sims: np.ndarray, j: int, floor: float) -> int | None:
+        """The bank's text of class j most similar to the first description, if that similarity reaches floor."""
+        if bank is None or not sims.shape[1]:
+            return None
+        rows = np.flatnonzero(bank.class_index == j)
+        if not len(rows):
+            return None
+        best = rows[int(np.argmax(sims[0, rows]))]
+        return int(best) if sims[0, best] >= floor else None
 
     # ---------------------------------------------------------------- persistence
     def save(self, directory: Path) -> None:
