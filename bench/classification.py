@@ -1,9 +1,15 @@
 """HS classification figures on a seeded 30 % holdout of the shared labelled file (as in its README).
 
-Usage: .venv/bin/python bench/classification.py [--frac 0.3] [--seed 13] [--curve]
+Usage: .venv/bin/python bench/classification.py [--frac 0.3] [--seed 13] [--curve] [--cache-encoders DIR]
+       [--predictions-out CSV] [--param NAME=VALUE ...]
 The last line printed is one JSON object, the same keys as `clearway classify evaluate --json`. With --curve the
 model is also trained on 70 % of the training part and tested on the same rows first: the gain from 43 % more
 examples, which is what the judged figures (trained on the whole file) add to these.
+
+--cache-encoders DIR keeps every tuned encoder in DIR, keyed by a hash of all that its tuning reads (descriptions,
+labels, prototypes and settings), and reuses it when the same tuning comes again. Tuning is most of a run (about
+five of eight minutes), so an experiment that changes only what comes after it (features, rankers, reasons) costs
+three minutes with a warm cache. Any change to the tuning's inputs misses the cache and tunes afresh.
 """
 
 from __future__ import annotations
@@ -11,15 +17,20 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import hashlib
 import json
+import pickle
 import random
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+import clearway.classification.model as model_module
 from clearway.classification.evaluation import evaluate_split
+from clearway.classification.model import Params, hs_accuracy
 from clearway.classification.service import MISCLASSIFICATION_CONFIDENCE, check_declared_code
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hs-labeled" / "train.csv"
@@ -47,6 +58,60 @@ def _misclassification_figures(model, descriptions: list[str], codes: list[str],
         print(f"misclassification factor at confidence >= {threshold:.2f}{marker}: fires on "
               f"{false_alarms[threshold] / n:.1%} of true codes, on {detections[threshold] / n:.1%} of codes "
               f"swapped for another chapter", file=sys.stderr)
+
+
+def _cache_encoders(directory: Path) -> None:
+    """Makes the model's encoder tuning reuse the encoders kept in `directory` (see the module's docstring)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    tune = model_module.tune_encoder
+
+    @functools.wraps(tune)
+    def cached(descriptions, labels, prototypes, *, progress=None, **settings):
+        key = hashlib.sha256()
+        key.update("\x1f".join(descriptions).encode())
+        for array in (labels, prototypes):
+            array = np.ascontiguousarray(array)
+            key.update(f"{array.dtype}{array.shape}".encode())
+            key.update(array.tobytes())
+        key.update(json.dumps(settings, sort_keys=True, default=str).encode())
+        path = directory / f"{key.hexdigest()[:32]}.pickle"
+        if path.exists():
+            print(f"tuned encoder reused from {path}", file=sys.stderr)
+            return pickle.loads(path.read_bytes())
+        encoder = tune(descriptions, labels, prototypes, progress=progress, **settings)
+        path.write_bytes(pickle.dumps(encoder))
+        return encoder
+
+    model_module.tune_encoder = cached
+
+
+def _params(parser: argparse.ArgumentParser, settings: list[str]) -> Params:
+    """The classifier's settings with each NAME=VALUE of --param applied."""
+    changed = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if name not in Params.__dataclass_fields__:
+            parser.error(f"--param {setting}: the classifier has no setting '{name}'")
+        try:
+            changed[name] = json.loads(value)
+        except json.JSONDecodeError as error:
+            parser.error(f"--param {setting}: '{value}' is not a JSON value ({error.msg})")
+    return Params.from_dict({**Params().to_dict(), **changed})
+
+
+def _figures_by_part(predictions: list[list[str]], test: pd.DataFrame, seen: set[str]) -> None:
+    """The figures on the test rows whose code occurs in training and on those whose code does not, and by source
+    (where the errors are is what decides the next change)."""
+    truth = list(test["hs6"])
+    parts = {"seen codes": [code in seen for code in truth], "unseen codes": [code not in seen for code in truth]}
+    for source in sorted(set(test["source"])):
+        parts[source] = list(test["source"] == source)
+    for name, mask in parts.items():
+        rows = [i for i, keep in enumerate(mask) if keep]
+        figures = hs_accuracy([predictions[i] for i in rows], [truth[i] for i in rows])
+        print(f"{name} ({len(rows)} rows): HS-6 top-1 {figures['hs6_top1']:.3f}, top-5 {figures['hs6_top5']:.3f}; "
+              f"HS-4 top-1 {figures['hs4_top1']:.3f}, top-5 {figures['hs4_top5']:.3f}; "
+              f"HS-2 top-1 {figures['hs2_top1']:.3f}", file=sys.stderr)
 
 
 class _GarbageCollections:
@@ -86,7 +151,17 @@ def main() -> None:
     parser.add_argument("--frac", type=float, default=0.30)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--curve", action="store_true", help="also train on 70%% of the training part")
+    parser.add_argument("--cache-encoders", type=Path, metavar="DIR",
+                        help="keep tuned encoders in DIR and reuse them when the same tuning comes again")
+    parser.add_argument("--predictions-out", type=Path, metavar="CSV",
+                        help="write each test row's description, true code and five suggestions to CSV")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a classifier setting other than its default (VALUE in JSON: 0.3, false, [1, 3]); "
+                             "repeatable")
     args = parser.parse_args()
+    params = _params(parser, args.param)
+    if args.cache_encoders:
+        _cache_encoders(args.cache_encoders)
     frame = pd.read_csv(args.data, dtype=str, keep_default_na=False)
     test = frame.sample(frac=args.frac, random_state=args.seed)
     train = frame.drop(test.index)
@@ -96,7 +171,8 @@ def main() -> None:
     if args.curve:
         part = train.sample(frac=0.7, random_state=args.seed)
         smaller = evaluate_split(train=list(zip(part["description"], part["code"], strict=True)),
-                                 test_descriptions=list(test["description"]), test_codes=list(test["code"]))
+                                 test_descriptions=list(test["description"]), test_codes=list(test["code"]),
+                                 params=params)
         print(f"trained on {len(part)} rows (70 %): {json.dumps(smaller.figures)}", file=sys.stderr)
     started = time.perf_counter()
     with _GarbageCollections() as pauses:
@@ -104,10 +180,17 @@ def main() -> None:
             train=list(zip(train["description"], train["code"], strict=True)),
             test_descriptions=list(test["description"]),
             test_codes=list(test["code"]),
+            params=params,
             progress=pauses.suggesting,
         )
     print(f"trained and evaluated in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     print(f"garbage collections while suggesting: {pauses.summary()}", file=sys.stderr)
+    _figures_by_part(result.predictions, test, set(train["hs6"]))
+    if args.predictions_out:
+        pd.DataFrame({"source": test["source"], "description": test["description"], "hs6": test["hs6"],
+                      "seen": test["hs6"].isin(set(train["hs6"])),
+                      "suggestions": [" ".join(codes) for codes in result.predictions]}
+                     ).to_csv(args.predictions_out, index=False)
     _misclassification_figures(result.model, list(test["description"]), list(test["hs6"]), seed=args.seed)
     print(json.dumps(result.figures))
 
