@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import pickle
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -31,10 +32,12 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import scipy.sparse as sp
+import snowballstemmer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.svm import LinearSVC
 
+from clearway.classification.abbreviations import Abbreviations
 from clearway.classification.lexicon import NO_LEXICON, Lexicon, Match, load_lexicon
 from clearway.classification.reference import Nomenclature
 from clearway.classification.semantic import MODEL_ID, SentenceEncoder, TunedEncoder, get_encoder, tune_encoder
@@ -42,7 +45,7 @@ from clearway.classification.text import for_encoder, normalize
 
 LEVELS = (6, 4, 2)
 # Bumped whenever the saved artefact's layout changes, so a cached shipped model is rebuilt rather than misread.
-MODEL_FORMAT = 6
+MODEL_FORMAT = 7
 _WORD = re.compile(r"[a-z0-9]{3,}")
 _STOP = {
     "and",
@@ -97,6 +100,8 @@ class Params:
     lexicon: bool = True
     # Features of WordNet's texts found in more of the examples and reference texts than this are left out.
     lexicon_max_texts: int = 1000
+    # Shorthand read as the tariff's words ("sntry twls": sanitary towels, a last word cut short: "trous").
+    abbreviations: bool = True
     # Tuning the encoder on the examples (0 epochs: the encoder as shipped). Descriptions are pulled towards their
     # subheading's prototype by a softmax over all subheadings; `tune_scale` sharpens that softmax.
     tune_epochs: int = 3
@@ -253,13 +258,15 @@ class HSClassifier:
         references += [(text, c) for c, text in tariff_lines if c in self._class_pos]
 
         say(f"reading {len(references):,} tariff texts and {len(examples):,} examples")
-        ex_norm = [normalize(d) for d, _ in examples]
         ref_norm = [normalize(t) for t, _ in references]
+        # What shorthand can stand for: the tariff's words (the examples' own shorthand is theirs to learn).
+        self._abbreviations = Abbreviations.build(ref_norm, stem=_stem) if p.abbreviations else None
+        ex_norm = [self._read(d) for d, _ in examples]
         self._word = TfidfVectorizer(
             analyzer="word",
             ngram_range=p.word_ngrams,
             sublinear_tf=True,
-            tokenizer=_stemmed_words,  # "shirt" meets the tariff's "shirts"
+            tokenizer=_stemmed_words,  # "shirt" meets the tariff's "shirts", "whisky" its "whiskies"
             token_pattern=None,
             lowercase=False,
             dtype=np.float32,
@@ -601,6 +608,18 @@ class HSClassifier:
         assert self._ranker is not None
         return np.mean([booster.predict(features, num_threads=1) for booster in self._ranker], axis=0)
 
+    def _read(self, description: str) -> str:
+        """A description normalized, each shorthand followed by the tariff's word it stands for."""
+        normalized = normalize(description)
+        return Abbreviations.expand(normalized, self._shorthand(normalized))
+
+    def _shorthand(self, normalized: str) -> dict[str, str]:
+        """The shorthand words of a normalized description and the tariff's words they stand for."""
+        if self._abbreviations is None:
+            return {}
+        lexicon = self._lexicon()
+        return self._abbreviations.meanings(normalized, stem=_stem, is_word=lambda w: lexicon.lemma(w) is not None)
+
     def _embed(self, descriptions: Sequence[str]) -> np.ndarray | None:
         """The meaning of each description as written (None for a words-only model)."""
         if self.encoder_id is None:
@@ -613,14 +632,14 @@ class HSClassifier:
         out: list[list[str]] = []
         for start in range(0, len(descriptions), batch_size):
             batch = list(descriptions[start : start + batch_size])
-            evidence = self._evidence([normalize(d) for d in batch], self._embed(batch))
+            evidence = self._evidence([self._read(d) for d in batch], self._embed(batch))
             ordered, _ = self._ordered(evidence)
             out.extend([self.classes[j] for j in row[:limit]] for row in ordered)
         return out
 
     def suggest(self, description: str, *, limit: int = 5) -> list[Suggestion]:
         """The `limit` best subheadings for one description, with confidence and reasons."""
-        normalized = normalize(description)
+        normalized = self._read(description)
         if not normalized:
             return []
         evidence = self._evidence([normalized], self._embed([description]))
@@ -719,17 +738,25 @@ def _shortened(text: str, limit: int, *, tail: bool = False) -> str:
     return "…" + text[-(limit - 1) :] if tail else text[: limit - 1] + "…"
 
 
+_SNOWBALL = threading.local()  # a Snowball stemmer keeps its word in itself while stemming: one per thread
+
+
+@functools.lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+    """The word's Snowball (Porter2) stem: "whisky" and "whiskies" are both "whiski", "knitted" is "knit"."""
+    stemmer = getattr(_SNOWBALL, "stemmer", None)
+    if stemmer is None:
+        stemmer = _SNOWBALL.stemmer = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def _stemmed_words(normalized: str) -> list[str]:
-    """The words of a normalized text, plural s stripped (the word TF-IDF's tokenizer)."""
+    """The stems of a normalized text's words (the word TF-IDF's tokenizer)."""
     return [_stem(w) for w in normalized.split()]
 
 
 def _content_words(text: str) -> set[str]:
-    """The words of a text that carry meaning (three letters or more, plural s stripped)."""
+    """The stems of a text's words that carry meaning (three letters or more)."""
     return {w for w in _stemmed_words(normalize(text)) if len(w) >= 3}
 
 

@@ -137,7 +137,7 @@ def shipped_examples() -> list[tuple[str, str]]:
 def shipped_fingerprint() -> str:
     """Identifies the shipped files, parameters and model code the shipped model is built from."""
     code = [file_digest(Path(__file__).with_name(name)) for name in ("model.py", "text.py", "reference.py",
-                                                                     "semantic.py", "lexicon.py")]
+                                                                     "semantic.py", "lexicon.py", "abbreviations.py")]
     return fingerprint([], file_digest(LABELED_FILE), file_digest(HS2022_FILE), file_digest(HTS_FILE),
                        file_digest(SHIPPED_EMBEDDINGS), file_digest(LEXICON_FILE),
                        repr(Params().to_dict()), f"format {MODEL_FORMAT}", *code)
