@@ -37,6 +37,20 @@ def test_bare_description_falls_back_to_suggest(use_small_model):
     assert len(body["suggestions"]) == 2
 
 
+def test_prepare_says_each_stage_of_building_the_shipped_model_in_a_log(small_model, monkeypatch):
+    def load_active(self, progress=None):
+        for message in ("reading 30,770 tariff texts", "tuning the encoder on all examples: 50%"):
+            progress(message)
+        return small_model
+
+    monkeypatch.setattr(ClassifierRegistry, "load_active", load_active)
+    result = runner.invoke(cli.app, ["prepare"])
+    assert result.exit_code == 0, result.output
+    assert "building the shipped model: reading 30,770 tariff texts" in result.output
+    assert "building the shipped model: tuning the encoder on all examples: 50%" in result.output
+    assert "HS classification assistant ready" in result.output
+
+
 def test_empty_description_is_a_clear_error(use_small_model):
     result = runner.invoke(cli.app, ["suggest", " "])
     assert result.exit_code == 2

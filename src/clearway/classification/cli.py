@@ -180,8 +180,16 @@ def prepare() -> None:
 
     started = time.perf_counter()
     with err_console.status("preparing the HS classification assistant") as status:
-        model = ClassifierRegistry().load_active(progress=lambda message: status.update(f"building the shipped "
-                                                                                         f"model: {message}"))
+
+        def progress(message: str) -> None:
+            # On a terminal the status line changes; in a log (make run's, CI's) each stage is a line of its own.
+            text = f"building the shipped model: {message}"
+            if err_console.is_terminal:
+                status.update(text)
+            else:
+                err_console.print(f"[{time.perf_counter() - started:5.0f} s] {text}", highlight=False)
+
+        model = ClassifierRegistry().load_active(progress=progress)
     console.print(f"HS classification assistant ready: model {model.metadata.get('version') or 'unversioned'}, "
                   f"{len(model.classes):,} subheadings, {model.metadata.get('examples', '?')} examples "
                   f"({time.perf_counter() - started:.0f} s).")
