@@ -71,8 +71,12 @@ def test_the_classifier_reads_shorthand_as_the_tariffs_words(small_nomenclature,
     assert small_model._read("2 pack pull on trous").endswith("trous trousers")
     assert small_model._read("soldering irons") == "soldering irons"  # nothing to read
     # By its words alone, a model finds trousers (6103, 6104, 6203, 6204) for "trous" only when it reads the shorthand.
-    reading, literal = (HSClassifier(Params(abbreviations=on, semantic=False, ranker=False)).fit(
-        EXAMPLES, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES) for on in (True, False))
+    reading, literal = (
+        HSClassifier(Params(abbreviations=on, semantic=False, ranker=False)).fit(
+            EXAMPLES, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES
+        )
+        for on in (True, False)
+    )
     [best] = reading.suggest("cotton trous", limit=1)
     assert best.hs_code[:4] in {"6103", "6104", "6203", "6204"}, best
     assert any("trousers" in why for why in best.why), best.why

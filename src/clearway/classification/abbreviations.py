@@ -47,11 +47,17 @@ class Abbreviations:
         known = frozenset(counts) | {stem(w) for w in counts}
         targets = {w: n for w, n in counts.items() if n >= min_count and len(w) >= MIN_LENGTH}
         by_skeleton = sorted((skeleton(w), w) for w in targets)
-        return cls(known=known, words=tuple(sorted(targets)), skeletons=tuple(k for k, _ in by_skeleton),
-                   skeleton_words=tuple(w for _, w in by_skeleton), counts=targets)
+        return cls(
+            known=known,
+            words=tuple(sorted(targets)),
+            skeletons=tuple(k for k, _ in by_skeleton),
+            skeleton_words=tuple(w for _, w in by_skeleton),
+            counts=targets,
+        )
 
-    def meaning(self, word: str, *, last: bool, stem: Callable[[str], str],
-                is_word: Callable[[str], bool]) -> str | None:
+    def meaning(
+        self, word: str, *, last: bool, stem: Callable[[str], str], is_word: Callable[[str], bool]
+    ) -> str | None:
         """The word that `word` abbreviates, or None when it is a word (of the vocabulary, or by `is_word`) or
         abbreviates none. Only the `last` word of a description is read as cut short."""
         if len(word) < MIN_LENGTH or not word.isalpha() or word in self.known or stem(word) in self.known:
@@ -76,8 +82,9 @@ class Abbreviations:
             end += 1
         return words[start:end]
 
-    def meanings(self, normalized: str, *, stem: Callable[[str], str],
-                 is_word: Callable[[str], bool]) -> dict[str, str]:
+    def meanings(
+        self, normalized: str, *, stem: Callable[[str], str], is_word: Callable[[str], bool]
+    ) -> dict[str, str]:
         """Each shorthand of a normalized text and the word it stands for."""
         words = normalized.split()
         found = {}
