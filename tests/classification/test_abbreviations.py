@@ -19,16 +19,12 @@ _TARIFF = [
 ]
 
 
-def _stem(word: str) -> str:
-    return word[:-1] if word.endswith("s") else word
-
-
 def _abbreviations() -> Abbreviations:
-    return Abbreviations.build(_TARIFF, stem=_stem)
+    return Abbreviations.build(_TARIFF)
 
 
 def _meaning(word: str, *, last: bool = False, is_word=lambda w: False) -> str | None:
-    return _abbreviations().meaning(word, last=last, stem=_stem, is_word=is_word)
+    return _abbreviations().meaning(word, last=last, is_word=is_word)
 
 
 def test_a_word_without_vowels_stands_for_the_word_whose_consonants_it_spells():
@@ -53,12 +49,12 @@ def test_words_of_the_tariff_short_words_numbers_and_known_words_are_read_as_wri
     assert _meaning("pk") is None and _meaning("100ml") is None
     assert _meaning("twls", is_word=lambda w: w == "twls") is None  # a word of WordNet, say
     assert _meaning("xqzt") is None  # abbreviates nothing
-    assert _meaning("words") is None  # a word only once in the tariff is nothing a shorthand stands for
+    assert _meaning("words") is None  # not the last word, and has vowels: read as written
 
 
 def test_a_description_keeps_its_words_each_shorthand_followed_by_its_meaning():
     abbreviations = _abbreviations()
-    meanings = abbreviations.meanings("alwys sntry twls cotton trous", stem=_stem, is_word=lambda w: False)
+    meanings = abbreviations.meanings("alwys sntry twls cotton trous", is_word=lambda w: False)
     assert meanings == {"sntry": "sanitary", "twls": "towels", "trous": "trousers"}
     assert Abbreviations.expand("alwys sntry twls", meanings) == "alwys sntry sanitary twls towels"
 

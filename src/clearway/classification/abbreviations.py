@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from clearway.classification.text import stem
+
 _VOWELS = re.compile(r"[aeiou]")
 MIN_LENGTH = 3  # shorter words ("pk", "lg") are read as they are
 
@@ -38,9 +40,9 @@ class Abbreviations:
     counts: dict[str, int]
 
     @classmethod
-    def build(cls, texts: Iterable[str], *, stem: Callable[[str], str], min_count: int = 2) -> Abbreviations:
+    def build(cls, texts: Iterable[str], *, min_count: int = 2) -> Abbreviations:
         """From normalized texts: every alphabetic word of MIN_LENGTH letters or more, in at least `min_count` of
-        them, can be what a shorthand stands for. A word whose `stem` is a stem of theirs is no shorthand."""
+        them, can be what a shorthand stands for. A word whose stem is a stem of theirs is no shorthand."""
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update({w for w in text.split() if w.isalpha()})
@@ -55,9 +57,7 @@ class Abbreviations:
             counts=targets,
         )
 
-    def meaning(
-        self, word: str, *, last: bool, stem: Callable[[str], str], is_word: Callable[[str], bool]
-    ) -> str | None:
+    def meaning(self, word: str, *, last: bool, is_word: Callable[[str], bool]) -> str | None:
         """The word that `word` abbreviates, or None when it is a word (of the vocabulary, or by `is_word`) or
         abbreviates none. Only the `last` word of a description is read as cut short."""
         if len(word) < MIN_LENGTH or not word.isalpha() or word in self.known or stem(word) in self.known:
@@ -82,14 +82,12 @@ class Abbreviations:
             end += 1
         return words[start:end]
 
-    def meanings(
-        self, normalized: str, *, stem: Callable[[str], str], is_word: Callable[[str], bool]
-    ) -> dict[str, str]:
+    def meanings(self, normalized: str, *, is_word: Callable[[str], bool]) -> dict[str, str]:
         """Each shorthand of a normalized text and the word it stands for."""
         words = normalized.split()
         found = {}
         for i, word in enumerate(words):
-            meaning = self.meaning(word, last=i == len(words) - 1, stem=stem, is_word=is_word)
+            meaning = self.meaning(word, last=i == len(words) - 1, is_word=is_word)
             if meaning:
                 found[word] = meaning
         return found

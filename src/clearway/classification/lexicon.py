@@ -102,7 +102,12 @@ class Lexicon:
 
     def expand(self, normalized: str) -> str:
         """What WordNet says the description's nouns are, as one text ("" when it knows none of them)."""
-        return " ".join(match.noun.text for match in self.matches(normalized))
+        return self.text(self.matches(normalized))
+
+    @staticmethod
+    def text(matches: list[Match]) -> str:
+        """What WordNet says the matched nouns are, as one text ("" for none)."""
+        return " ".join(match.noun.text for match in matches)
 
 
 NO_LEXICON = Lexicon(nouns={}, plurals={})

@@ -22,7 +22,6 @@ from __future__ import annotations
 import functools
 import pickle
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -32,7 +31,6 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import scipy.sparse as sp
-import snowballstemmer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.svm import LinearSVC
@@ -41,7 +39,7 @@ from clearway.classification.abbreviations import Abbreviations
 from clearway.classification.lexicon import NO_LEXICON, Lexicon, Match, load_lexicon
 from clearway.classification.reference import Nomenclature
 from clearway.classification.semantic import MODEL_ID, SentenceEncoder, TunedEncoder, get_encoder, tune_encoder
-from clearway.classification.text import for_encoder, normalize
+from clearway.classification.text import for_encoder, normalize, stem
 
 LEVELS = (6, 4, 2)
 # Bumped whenever the saved artefact's layout changes, so a cached shipped model is rebuilt rather than misread.
@@ -260,7 +258,7 @@ class HSClassifier:
         say(f"reading {len(references):,} tariff texts and {len(examples):,} examples")
         ref_norm = [normalize(t) for t, _ in references]
         # What shorthand can stand for: the tariff's words (the examples' own shorthand is theirs to learn).
-        self._abbreviations = Abbreviations.build(ref_norm, stem=_stem) if p.abbreviations else None
+        self._abbreviations = Abbreviations.build(ref_norm) if p.abbreviations else None
         ex_norm = [self._read(d) for d, _ in examples]
         self._word = TfidfVectorizer(
             analyzer="word",
@@ -519,7 +517,7 @@ class HSClassifier:
         n, width = len(normalized), len(self.classes)
         lexicon = self._lexicon()
         nouns = [lexicon.matches(text) for text in normalized]
-        expansions = [normalize(" ".join(m.noun.text for m in matches)) for matches in nouns]
+        expansions = [normalize(Lexicon.text(matches)) for matches in nouns]
         queries = self._vectorize(expansions)
         # WordNet's texts are long: their common features (in more than a thousand texts) would cost milliseconds
         # against the reference texts and say little.
@@ -618,7 +616,7 @@ class HSClassifier:
         if self._abbreviations is None:
             return {}
         lexicon = self._lexicon()
-        return self._abbreviations.meanings(normalized, stem=_stem, is_word=lambda w: lexicon.lemma(w) is not None)
+        return self._abbreviations.meanings(normalized, is_word=lambda w: lexicon.lemma(w) is not None)
 
     def _embed(self, descriptions: Sequence[str]) -> np.ndarray | None:
         """The meaning of each description as written (None for a words-only model)."""
@@ -738,21 +736,9 @@ def _shortened(text: str, limit: int, *, tail: bool = False) -> str:
     return "…" + text[-(limit - 1) :] if tail else text[: limit - 1] + "…"
 
 
-_SNOWBALL = threading.local()  # a Snowball stemmer keeps its word in itself while stemming: one per thread
-
-
-@functools.lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    """The word's Snowball (Porter2) stem: "whisky" and "whiskies" are both "whiski", "knitted" is "knit"."""
-    stemmer = getattr(_SNOWBALL, "stemmer", None)
-    if stemmer is None:
-        stemmer = _SNOWBALL.stemmer = snowballstemmer.stemmer("english")
-    return stemmer.stemWord(word)
-
-
 def _stemmed_words(normalized: str) -> list[str]:
     """The stems of a normalized text's words (the word TF-IDF's tokenizer)."""
-    return [_stem(w) for w in normalized.split()]
+    return [stem(w) for w in normalized.split()]
 
 
 def _content_words(text: str) -> set[str]:

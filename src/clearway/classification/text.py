@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
+
+import snowballstemmer
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _SPACES = re.compile(r"\s+")
@@ -58,6 +62,18 @@ def normalize(text: str) -> str:
     for pattern, replacement in _SPELLING:
         joined = pattern.sub(replacement, joined)
     return _SPACES.sub(" ", joined).strip()
+
+
+_SNOWBALL = threading.local()  # a Snowball stemmer keeps its word in itself while stemming: one per thread
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """The word's Snowball (Porter2) stem: "whisky" and "whiskies" are both "whiski", "knitted" is "knit"."""
+    stemmer = getattr(_SNOWBALL, "stemmer", None)
+    if stemmer is None:
+        stemmer = _SNOWBALL.stemmer = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 # The encoder reads "tshirt" as word pieces that mean nothing ("ts", "##hir", "##t"); written "t-shirt" it knows it.
