@@ -165,7 +165,8 @@ def main() -> None:
     frame = pd.read_csv(args.data, dtype=str, keep_default_na=False)
     test = frame.sample(frac=args.frac, random_state=args.seed)
     train = frame.drop(test.index)
-    unseen = (~test["hs6"].isin(set(train["hs6"]))).mean()
+    seen = set(train["hs6"])  # the codes the model is trained on
+    unseen = (~test["hs6"].isin(seen)).mean()
     print(f"train {len(train)} rows, test {len(test)} rows, {unseen:.1%} of test HS-6 codes unseen in train",
           file=sys.stderr)
     if args.curve:
@@ -185,10 +186,10 @@ def main() -> None:
         )
     print(f"trained and evaluated in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     print(f"garbage collections while suggesting: {pauses.summary()}", file=sys.stderr)
-    _figures_by_part(result.predictions, test, set(train["hs6"]))
+    _figures_by_part(result.predictions, test, seen)
     if args.predictions_out:
         pd.DataFrame({"source": test["source"], "description": test["description"], "hs6": test["hs6"],
-                      "seen": test["hs6"].isin(set(train["hs6"])),
+                      "seen": test["hs6"].isin(seen),
                       "suggestions": [" ".join(codes) for codes in result.predictions]}
                      ).to_csv(args.predictions_out, index=False)
     _misclassification_figures(result.model, list(test["description"]), list(test["hs6"]), seed=args.seed)
