@@ -183,3 +183,43 @@ def test_own_subheading_text_tells_siblings_apart(small_model):
     assert asses[column["own_words"]] > mules[column["own_words"]]
     assert asses[column["own_meaning"]] > mules[column["own_meaning"]]
     assert asses[column["own_meaning_in_heading"]] == 0.0 > mules[column["own_meaning_in_heading"]]
+
+
+def test_heading_ranker_reorders_only_the_first_suggestions(monkeypatch):
+    # Subheading ranker scores of one description's six candidates, and the heading ranker's of the first three.
+    model = HSClassifier(Params(heading_weight=1.0, heading_reorder=3))
+    model._ranker, model._heading_ranker = ["subheading"], ["heading"]
+    sub = np.array([0.1, 0.9, 0.5, 0.7, -0.2, 0.0])
+    heading_of_first = {0.9: 0.0, 0.7: 0.5, 0.5: 0.6}  # by the subheading score of the candidate
+    features = sub.reshape(1, 6, 1)
+
+    def scores(rankers, rows):
+        return rows[:, 0] if rankers == ["subheading"] else np.array([heading_of_first[v] for v in rows[:, 0]])
+
+    monkeypatch.setattr(HSClassifier, "_ranker_scores", staticmethod(scores))
+    order, ordered = model._final_order(features)
+    # The first three by the subheading ranker (1, 3, 2) are the first three still, now by the sum (1.2, 1.1, 0.9);
+    # the rest keep their order (0, 5, 4), scored below.
+    assert order.tolist() == [[3, 2, 1, 0, 5, 4]]
+    assert np.all(np.diff(ordered[0]) <= 0) and ordered[0, :3].tolist() == pytest.approx([1.2, 1.1, 0.9])
+    final = model._final_scores(features)[0]
+    assert final[3] == max(final) and final[4] == min(final)
+
+
+def test_heading_ranker_keeps_the_suggested_codes_and_confident_order(small_nomenclature):
+    examples = EXAMPLES + [(f"{d} x{i}", c) for i in range(2) for d, c in EXAMPLES]
+    model = HSClassifier(Params(ranker_min_examples=30, ranker_folds=3)).fit(
+        examples, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)
+    assert model._heading_ranker is not None and len(model._heading_ranker) == model.params.ranker_bag
+    descriptions = ["soldering iron station", "dry dog food", "cotton t-shirt for men", "live asses"]
+    mixed = model.rank(descriptions, limit=10)
+    model.params = Params(**{**model.params.to_dict(), "heading_weight": 0.0})
+    plain = model.rank(descriptions, limit=10)
+    for before, after in zip(plain, mixed, strict=True):
+        assert set(before[:5]) == set(after[:5]) and before[5:] == after[5:]
+    model.params = Params(**{**model.params.to_dict(), "heading_weight": 0.5})
+    confidences = [s.confidence for s in model.suggest("soldering iron station", limit=5)]
+    assert confidences == sorted(confidences, reverse=True)
+    # At weight 0 no heading ranker is trained.
+    assert HSClassifier(Params(ranker_min_examples=30, ranker_folds=3, heading_weight=0.0)).fit(
+        examples, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)._heading_ranker is None

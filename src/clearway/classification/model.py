@@ -43,7 +43,7 @@ from clearway.classification.text import for_encoder, normalize, stem
 
 LEVELS = (6, 4, 2)
 # Bumped whenever the saved artefact's layout changes, so a cached shipped model is rebuilt rather than misread.
-MODEL_FORMAT = 7
+MODEL_FORMAT = 8
 _WORD = re.compile(r"[a-z0-9]{3,}")
 _STOP = {
     "and",
@@ -120,6 +120,12 @@ class Params:
     ranker_leaves: int = 31
     # Rankers trained with different seeds whose scores are averaged (three: about +0.5 point HS-6 top-1, steadier).
     ranker_bag: int = 3
+    # The first `heading_reorder` suggestions (the same set as the ranker's) re-ordered by the ranker's score plus
+    # `heading_weight` times that of a second ranker, trained on the same features, that scores whether the
+    # candidate lies in the right heading (4 digits): it puts the right heading first more often without changing
+    # which codes are suggested. 0: not trained.
+    heading_weight: float = 0.5
+    heading_reorder: int = 5
     seed: int = 13
     # Softmax temperature for confidences without a ranker (with one, the temperature is fitted).
     temperature: float = 12.0
@@ -227,6 +233,7 @@ class HSClassifier:
         self.encoder_id: str | None = None
         self._query_encoder: TunedEncoder | None = None
         self._ranker: list[lgb.Booster] | None = None
+        self._heading_ranker: list[lgb.Booster] | None = None
         self._ranker_temperature = 1.0
 
     # ---------------------------------------------------------------- fitting
@@ -329,6 +336,7 @@ class HSClassifier:
                 fold_vectors = lambda fold: example_vectors  # noqa: E731
 
         self._ranker = None
+        self._heading_ranker = None
         if p.ranker and len(examples) >= p.ranker_min_examples:
             self._fit_ranker(examples, ex_norm, fold_of, fold_vectors, say)
         self._use_examples(examples, ex_norm, example_vectors, np.arange(len(examples)))
@@ -390,7 +398,7 @@ class HSClassifier:
         with the meaning given by an encoder that never saw the fold)."""
         p = self.params
         folds = int(fold_of.max()) + 1
-        features, labels, groups, candidate_scores = [], [], [], []
+        features, labels, heading_labels, groups = [], [], [], []
         for fold in range(folds):
             say(f"learning the ranker: fold {fold + 1} of {folds}")
             held_out = np.flatnonzero(fold_of == fold)
@@ -403,25 +411,32 @@ class HSClassifier:
                 truth = self._class_pos[examples[i][1]]
                 features.append(matrix[row])
                 labels.append((candidates[row] == truth).astype(np.int32))
+                heading_labels.append((self._groups[4][candidates[row]] == self._groups[4][truth]).astype(np.int32))
                 groups.append(len(candidates[row]))
-        say(f"learning the ranker: fitting {max(1, self.params.ranker_bag)} rankers")
         X = np.vstack(features)
         y = np.concatenate(labels)
-        self._ranker = []
-        for member in range(max(1, p.ranker_bag)):
-            ranker = lgb.LGBMRanker(
-                objective="lambdarank", n_estimators=p.ranker_trees, learning_rate=p.ranker_learning_rate,
-                num_leaves=p.ranker_leaves, min_child_samples=20, subsample=0.8, subsample_freq=1,
-                colsample_bytree=0.8, lambdarank_truncation_level=10, random_state=p.seed + member, n_jobs=2,
-                verbose=-1,
-            )
-            ranker.fit(X, y, group=groups)
-            self._ranker.append(ranker.booster_)
+        bag = max(1, p.ranker_bag)
+        say(f"learning the ranker: fitting {bag} rankers")
+        self._ranker = [self._fit_lambdarank(X, y, groups, p.seed + member) for member in range(bag)]
+        if p.heading_weight:
+            say(f"learning the ranker: fitting {bag} heading rankers")
+            heading_y = np.concatenate(heading_labels)
+            self._heading_ranker = [self._fit_lambdarank(X, heading_y, groups, p.seed + 100 + member)
+                                    for member in range(bag)]
         # The temperature that makes the first suggestion's confidence match how often it is right (out of fold).
-        predicted = self._ranker_scores(X)
-        for start, size in zip(np.cumsum([0, *groups[:-1]]), groups, strict=True):
-            candidate_scores.append((predicted[start : start + size], y[start : start + size]))
-        self._ranker_temperature = _fit_temperature(candidate_scores)
+        n, k = len(groups), X.shape[0] // len(groups)
+        scores = self._final_scores(X.reshape(n, k, X.shape[1]))
+        self._ranker_temperature = _fit_temperature(list(zip(scores, y.reshape(n, k), strict=True)))
+
+    def _fit_lambdarank(self, X: np.ndarray, y: np.ndarray, groups: list[int], seed: int) -> lgb.Booster:
+        p = self.params
+        ranker = lgb.LGBMRanker(
+            objective="lambdarank", n_estimators=p.ranker_trees, learning_rate=p.ranker_learning_rate,
+            num_leaves=p.ranker_leaves, min_child_samples=20, subsample=0.8, subsample_freq=1,
+            colsample_bytree=0.8, lambdarank_truncation_level=10, random_state=seed, n_jobs=2, verbose=-1,
+        )
+        ranker.fit(X, y, group=groups)
+        return ranker.booster_
 
     def _vectorize(self, normalized: Sequence[str]) -> sp.csr_matrix:
         """Word and character TF-IDF side by side, each row of unit length (float32)."""
@@ -595,16 +610,43 @@ class HSClassifier:
         candidates, features = self._candidates(evidence)
         if self._ranker is None:
             scores = np.take_along_axis(evidence.columns["candidate"], candidates, axis=1)
-        else:
-            n, k, f = features.shape
-            scores = self._ranker_scores(features.reshape(n * k, f)).reshape(n, k)
-        order = np.argsort(-scores, axis=1, kind="stable")
-        return np.take_along_axis(candidates, order, axis=1), np.take_along_axis(scores, order, axis=1)
+            order = np.argsort(-scores, axis=1, kind="stable")
+            return np.take_along_axis(candidates, order, axis=1), np.take_along_axis(scores, order, axis=1)
+        order, scores = self._final_order(features)
+        return np.take_along_axis(candidates, order, axis=1), scores
 
-    def _ranker_scores(self, features: np.ndarray) -> np.ndarray:
+    def _final_order(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The ranked order of each description's candidates (descriptions x k x features) and the scores in that
+        order, decreasing: the ranker's, the first `heading_reorder` re-ordered with the heading ranker's."""
+        n, k, f = features.shape
+        scores = self._ranker_scores(self._ranker, features.reshape(n * k, f)).reshape(n, k)
+        order = np.argsort(-scores, axis=1, kind="stable")
+        scores = np.take_along_axis(scores, order, axis=1)
+        r = min(self.params.heading_reorder, k)
+        if self._heading_ranker is None or r < 2:
+            return order, scores
+        first = order[:, :r]
+        top_features = np.take_along_axis(features, first[:, :, None], axis=1).reshape(n * r, f)
+        mixed = scores[:, :r] + self.params.heading_weight * self._ranker_scores(
+            self._heading_ranker, top_features).reshape(n, r)
+        within = np.argsort(-mixed, axis=1, kind="stable")
+        mixed = np.take_along_axis(mixed, within, axis=1)
+        # The rest keep the ranker's order, scored from just below the re-ordered first ones down.
+        rest = mixed[:, -1:] + (scores[:, r:] - scores[:, r - 1 : r])
+        return (np.hstack([np.take_along_axis(first, within, axis=1), order[:, r:]]),
+                np.hstack([mixed, rest]))
+
+    def _final_scores(self, features: np.ndarray) -> np.ndarray:
+        """The final scores of candidates (descriptions x k x features) in their given order."""
+        order, ordered_scores = self._final_order(features)
+        scores = np.empty_like(ordered_scores)
+        np.put_along_axis(scores, order, ordered_scores, axis=1)
+        return scores
+
+    @staticmethod
+    def _ranker_scores(rankers: list[lgb.Booster], features: np.ndarray) -> np.ndarray:
         """The bagged rankers' mean score of each candidate row (one thread: see `semantic` on OpenMP)."""
-        assert self._ranker is not None
-        return np.mean([booster.predict(features, num_threads=1) for booster in self._ranker], axis=0)
+        return np.mean([booster.predict(features, num_threads=1) for booster in rankers], axis=0)
 
     def _read(self, description: str) -> str:
         """A description normalized, each shorthand followed by the tariff's word it stands for."""
