@@ -425,8 +425,9 @@ class HSClassifier:
                                     for member in range(bag)]
         # The temperature that makes the first suggestion's confidence match how often it is right (out of fold).
         n, k = len(groups), X.shape[0] // len(groups)
-        scores = self._final_scores(X.reshape(n, k, X.shape[1]))
-        self._ranker_temperature = _fit_temperature(list(zip(scores, y.reshape(n, k), strict=True)))
+        order, scores = self._final_order(X.reshape(n, k, X.shape[1]))
+        labels_in_order = np.take_along_axis(y.reshape(n, k), order, axis=1)
+        self._ranker_temperature = _fit_temperature(list(zip(scores, labels_in_order, strict=True)))
 
     def _fit_lambdarank(self, X: np.ndarray, y: np.ndarray, groups: list[int], seed: int) -> lgb.Booster:
         p = self.params
@@ -635,13 +636,6 @@ class HSClassifier:
         rest = mixed[:, -1:] + (scores[:, r:] - scores[:, r - 1 : r])
         return (np.hstack([np.take_along_axis(first, within, axis=1), order[:, r:]]),
                 np.hstack([mixed, rest]))
-
-    def _final_scores(self, features: np.ndarray) -> np.ndarray:
-        """The final scores of candidates (descriptions x k x features) in their given order."""
-        order, ordered_scores = self._final_order(features)
-        scores = np.empty_like(ordered_scores)
-        np.put_along_axis(scores, order, ordered_scores, axis=1)
-        return scores
 
     @staticmethod
     def _ranker_scores(rankers: list[lgb.Booster], features: np.ndarray) -> np.ndarray:
