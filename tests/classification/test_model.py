@@ -116,8 +116,29 @@ def test_meaning_finds_a_code_that_shares_no_word_with_the_description(small_mod
 def test_words_alone_still_work_without_the_sentence_encoder(small_nomenclature):
     model = HSClassifier(Params(semantic=False)).fit(EXAMPLES, nomenclature=small_nomenclature,
                                                      tariff_lines=TARIFF_LINES)
-    assert model.encoder_id is None
+    assert model.encoder_id is None and model._heading_model is None
     assert model.rank(["cat food dry"], limit=1) == [["230910"]]
+
+
+def test_heading_classifier_reads_a_descriptions_meaning_as_heading_and_chapter_probabilities(small_nomenclature,
+                                                                                             small_model):
+    assert small_model._heading_model is None  # 18 examples of 13 headings: too few to learn headings from
+    examples = EXAMPLES + [(f"{d} x{i}", c) for i in range(2) for d, c in EXAMPLES]
+    model = HSClassifier(Params(ranker=False)).fit(examples, nomenclature=small_nomenclature,
+                                                   tariff_lines=TARIFF_LINES)
+    descriptions = ["puppy kibble", "eau de parfum spray"]
+    heading, chapter = model._heading_model_evidence(2, model._embed(descriptions))
+    of = {c: j for j, c in enumerate(model.classes)}
+    one_per_heading = {}
+    for j, code in enumerate(model.classes):
+        one_per_heading.setdefault(code[:4], j)
+    # Over the headings of the examples, each description's probabilities add up to one; siblings share them.
+    assert np.allclose(heading[:, list(one_per_heading.values())].sum(axis=1), 1.0, atol=1e-5)
+    assert heading[0, of["230910"]] == heading[0, of["230990"]] == heading[0].max()
+    assert heading[1, of["330300"]] == heading[1].max()
+    assert heading[0, of["010121"]] == 0.0  # no example is a live animal
+    # A chapter's probability is the sum of its headings' (3303 and 3304 are chapter 33's headings with examples).
+    assert np.isclose(chapter[1, of["330491"]], heading[1, of["330300"]] + heading[1, of["330410"]])
 
 
 def test_ranker_is_learned_out_of_fold_when_there_are_enough_examples(small_nomenclature):

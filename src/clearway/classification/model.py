@@ -8,7 +8,8 @@
    subheading's own text is also compared alone, as it is what tells siblings apart. What WordNet says the
    description's nouns are ("euphonium": a bass horn, a brass instrument) is compared with the same texts by its
    words, so the tariff's wording is found for a word it does not use (see `lexicon`). A linear chapter classifier on
-   the examples, votes of agreeing examples and how often each code occurs in the examples complete the evidence.
+   the examples, a logistic heading classifier on their meaning, votes of agreeing examples and how often each code
+   occurs in the examples complete the evidence.
 2. Candidates. A weighted sum of the evidence picks the `candidates` most likely subheadings.
 3. Ranking. A LightGBM ranker (LambdaRank) orders the candidates. It is trained on the examples themselves, each fold
    of them scored by evidence built from the other folds only, so it learns how much each kind of evidence is worth
@@ -32,6 +33,7 @@ import lightgbm as lgb
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.svm import LinearSVC
 
@@ -43,7 +45,7 @@ from clearway.classification.text import for_encoder, normalize, stem
 
 LEVELS = (6, 4, 2)
 # Bumped whenever the saved artefact's layout changes, so a cached shipped model is rebuilt rather than misread.
-MODEL_FORMAT = 8
+MODEL_FORMAT = 9
 _WORD = re.compile(r"[a-z0-9]{3,}")
 _STOP = {
     "and",
@@ -91,6 +93,9 @@ class Params:
     # (brands, shorthand) point to a chapter where the tariff's wording does not.
     chapter_model_weight: float = 0.2
     chapter_model_c: float = 0.5
+    # Regularisation of a logistic heading classifier on the meaning of the examples (0: not trained). Its
+    # probability of each candidate's heading and chapter are ranker features.
+    heading_model_c: float = 1.0
     # Sentence embeddings (meaning): used at all, and their weight in picking candidates.
     semantic: bool = True
     semantic_weight: float = 1.0
@@ -180,10 +185,22 @@ class _Evidence:
     sim_lexicon_ref: np.ndarray  # word similarity of each expansion to each reference text
 
 
+@dataclass(frozen=True)
+class _HeadingModel:
+    """A logistic heading classifier on the meaning of the examples: it reads a description's vector as a whole,
+    where the nearest examples (`knn4`) and prototypes vote only by how close they are."""
+
+    weights: np.ndarray  # dimensions x headings seen in the examples
+    intercept: np.ndarray  # headings
+    heading_of_class: np.ndarray  # subheading -> its heading's column, or -1 for a heading without examples
+    chapter_of_heading: np.ndarray  # headings x chapters (of all subheadings), one 1 per row
+
+
 # The ranker's features, in order: the evidence columns, then what is computed per candidate list.
 EVIDENCE = ("ex6", "ex4", "ex2", "ref6", "ref4", "ref2", "chapter_model", "votes", "lexical",
             "sem_ex6", "sem_ex4", "sem_ex2", "sem_ref6", "sem_ref4", "sem_ref2", "knn6", "knn4", "candidate",
-            "lexicon_ref6", "lexicon_ref4", "lexicon_ref2", "lexicon_ex6", "lexicon_ex4", "lexicon_found")
+            "lexicon_ref6", "lexicon_ref4", "lexicon_ref2", "lexicon_ex6", "lexicon_ex4", "lexicon_found",
+            "heading_model4", "heading_model2")
 CANDIDATE_FEATURES = ("examples6", "examples4", "examples2", "position", "gap", "heading_agreement",
                       "chapter_agreement", "query_words", "word_coverage", "residual_other", "residual_nec",
                       "own_words", "own_coverage", "own_meaning", "own_meaning_in_heading")
@@ -368,6 +385,7 @@ class HSClassifier:
         self._examples = self._bank([d for d, _ in chosen], codes, matrix,
                                     vectors[rows] if vectors is not None else None)
         self._chapter_model = self._fit_chapter_model(matrix, codes)
+        self._heading_model = self._fit_heading_model(vectors[rows] if vectors is not None else None, codes)
         counts = {}
         for level in LEVELS:
             seen: dict[str, int] = {}
@@ -375,6 +393,24 @@ class HSClassifier:
                 seen[code[:level]] = seen.get(code[:level], 0) + 1
             counts[level] = np.log1p(np.array([seen.get(c[:level], 0) for c in self.classes], dtype=np.float32))
         self._example_counts = counts
+
+    def _fit_heading_model(self, vectors: np.ndarray | None, codes: list[str]) -> _HeadingModel | None:
+        """A logistic heading classifier on the meaning of the examples (None without meaning, or with fewer than two
+        examples per heading: then each heading is learned from a single vector)."""
+        headings = {c[:4] for c in codes}
+        if vectors is None or not self.params.heading_model_c or len(headings) < 3 or len(codes) < 2 * len(headings):
+            return None
+        classifier = LogisticRegression(C=self.params.heading_model_c, max_iter=300)
+        classifier.fit(vectors, [c[:4] for c in codes])
+        pos = {h: i for i, h in enumerate(classifier.classes_)}
+        heading_of_class = np.array([pos.get(c[:4], -1) for c in self.classes], dtype=np.int64)
+        chapter_keys = sorted({c[:2] for c in self.classes})
+        chapter_pos = {k: i for i, k in enumerate(chapter_keys)}
+        headings = classifier.classes_
+        chapter_of_heading = np.zeros((len(headings), len(chapter_keys)), dtype=np.float32)
+        chapter_of_heading[np.arange(len(headings)), [chapter_pos[h[:2]] for h in headings]] = 1.0
+        return _HeadingModel(classifier.coef_.T.astype(np.float32), classifier.intercept_.astype(np.float32),
+                             heading_of_class, chapter_of_heading)
 
     def _fit_chapter_model(
         self, matrix: sp.csr_matrix | None, codes: list[str]
@@ -518,6 +554,7 @@ class HSClassifier:
             columns[f"sem_ex{level}"] = self._pooled(sem_ex, self._examples, level)
             columns[f"sem_ref{level}"] = self._pooled(sem_ref, self._semantic_references, level)
         columns["knn6"], columns["knn4"] = self._neighbour_votes(sem_ex, self._examples)
+        columns["heading_model4"], columns["heading_model2"] = self._heading_model_evidence(n, vectors)
         if vectors is not None:
             candidate += p.semantic_weight * (columns["sem_ref6"] + columns["sem_ex6"] + 0.5 * columns["sem_ex4"])
         columns["candidate"] = candidate
@@ -525,6 +562,21 @@ class HSClassifier:
         return _Evidence(normalized=normalized, columns=columns, sim_ex=sim_ex, sim_ref=sim_ref, sem_ex=sem_ex,
                          sem_ref=sem_ref, queries=queries, vectors=vectors, nouns=nouns,
                          expansions=expansions, sim_lexicon_ref=sim_lexicon_ref)
+
+    def _heading_model_evidence(self, n: int, vectors: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The heading classifier's probability of each subheading's heading, and of its chapter (the sum over the
+        chapter's headings), for n descriptions; zeros without the classifier."""
+        classifier = self._heading_model
+        if vectors is None or classifier is None:
+            zeros = np.zeros((n, len(self.classes)), dtype=np.float32)
+            return zeros, zeros
+        logits = vectors @ classifier.weights + classifier.intercept
+        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        known = classifier.heading_of_class >= 0
+        heading = np.where(known, probabilities[:, np.maximum(classifier.heading_of_class, 0)], 0.0).astype(np.float32)
+        chapter = (probabilities @ classifier.chapter_of_heading)[:, self._groups[2]].astype(np.float32)
+        return heading, chapter
 
     def _lexicon_evidence(self, normalized: list[str], columns: dict[str, np.ndarray]
                           ) -> tuple[list[list[Match]], list[str], np.ndarray]:
