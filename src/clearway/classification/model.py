@@ -32,6 +32,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize as l2_normalize
@@ -398,18 +399,17 @@ class HSClassifier:
     def _fit_heading_model(self, vectors: np.ndarray | None, codes: list[str]) -> _HeadingModel | None:
         """A logistic heading classifier on the meaning of the examples (None without meaning, or with fewer than two
         examples per heading: then each heading is learned from a single vector)."""
-        headings = {c[:4] for c in codes}
-        if vectors is None or not self.params.heading_model_c or len(headings) < 3 or len(codes) < 2 * len(headings):
+        seen = len({c[:4] for c in codes})
+        if vectors is None or not self.params.heading_model_c or seen < 3 or len(codes) < 2 * seen:
             return None
         classifier = LogisticRegression(C=self.params.heading_model_c, max_iter=300)
         classifier.fit(vectors, [c[:4] for c in codes])
         pos = {h: i for i, h in enumerate(classifier.classes_)}
         heading_of_class = np.array([pos.get(c[:4], -1) for c in self.classes], dtype=np.int64)
-        chapter_keys = sorted({c[:2] for c in self.classes})
-        chapter_pos = {k: i for i, k in enumerate(chapter_keys)}
-        headings = classifier.classes_
-        chapter_of_heading = np.zeros((len(headings), len(chapter_keys)), dtype=np.float32)
-        chapter_of_heading[np.arange(len(headings)), [chapter_pos[h[:2]] for h in headings]] = 1.0
+        # Each heading's chapter column, read from the subheadings' chapter groups.
+        known = heading_of_class >= 0
+        chapter_of_heading = np.zeros((seen, int(self._groups[2].max()) + 1), dtype=np.float32)
+        chapter_of_heading[heading_of_class[known], self._groups[2][known]] = 1.0
         return _HeadingModel(classifier.coef_.T.astype(np.float32), classifier.intercept_.astype(np.float32),
                              heading_of_class, chapter_of_heading)
 
@@ -571,9 +571,7 @@ class HSClassifier:
         if vectors is None or classifier is None:
             zeros = np.zeros((n, len(self.classes)), dtype=np.float32)
             return zeros, zeros
-        logits = vectors @ classifier.weights + classifier.intercept
-        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        probabilities = softmax(vectors @ classifier.weights + classifier.intercept, axis=1)
         known = classifier.heading_of_class >= 0
         heading = np.where(known, probabilities[:, np.maximum(classifier.heading_of_class, 0)], 0.0).astype(np.float32)
         chapter = (probabilities @ classifier.chapter_of_heading)[:, self._groups[2]].astype(np.float32)
