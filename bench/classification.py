@@ -48,16 +48,21 @@ def _misclassification_figures(model, descriptions: list[str], codes: list[str],
     for description, code in zip(descriptions, codes, strict=True):
         wrong = rng.choice([c for c in chapters if c != code[:2]]) + "9090"
         for threshold in thresholds:
-            false_alarms[threshold] += check_declared_code(description, code, model=model,
-                                                           min_confidence=threshold) is not None
-            detections[threshold] += check_declared_code(description, wrong, model=model,
-                                                         min_confidence=threshold) is not None
+            false_alarms[threshold] += (
+                check_declared_code(description, code, model=model, min_confidence=threshold) is not None
+            )
+            detections[threshold] += (
+                check_declared_code(description, wrong, model=model, min_confidence=threshold) is not None
+            )
     n = len(descriptions)
     for threshold in thresholds:
         marker = " (the service's threshold)" if threshold == MISCLASSIFICATION_CONFIDENCE else ""
-        print(f"misclassification factor at confidence >= {threshold:.2f}{marker}: fires on "
-              f"{false_alarms[threshold] / n:.1%} of true codes, on {detections[threshold] / n:.1%} of codes "
-              f"swapped for another chapter", file=sys.stderr)
+        print(
+            f"misclassification factor at confidence >= {threshold:.2f}{marker}: fires on "
+            f"{false_alarms[threshold] / n:.1%} of true codes, on {detections[threshold] / n:.1%} of codes "
+            f"swapped for another chapter",
+            file=sys.stderr,
+        )
 
 
 def _cache_encoders(directory: Path) -> None:
@@ -109,9 +114,12 @@ def _figures_by_part(predictions: list[list[str]], test: pd.DataFrame, seen: set
     for name, mask in parts.items():
         rows = [i for i, keep in enumerate(mask) if keep]
         figures = hs_accuracy([predictions[i] for i in rows], [truth[i] for i in rows])
-        print(f"{name} ({len(rows)} rows): HS-6 top-1 {figures['hs6_top1']:.3f}, top-5 {figures['hs6_top5']:.3f}; "
-              f"HS-4 top-1 {figures['hs4_top1']:.3f}, top-5 {figures['hs4_top5']:.3f}; "
-              f"HS-2 top-1 {figures['hs2_top1']:.3f}", file=sys.stderr)
+        print(
+            f"{name} ({len(rows)} rows): HS-6 top-1 {figures['hs6_top1']:.3f}, top-5 {figures['hs6_top5']:.3f}; "
+            f"HS-4 top-1 {figures['hs4_top1']:.3f}, top-5 {figures['hs4_top5']:.3f}; "
+            f"HS-2 top-1 {figures['hs2_top1']:.3f}",
+            file=sys.stderr,
+        )
 
 
 class _GarbageCollections:
@@ -141,8 +149,10 @@ class _GarbageCollections:
             self.pauses[info["generation"]].append((time.perf_counter() - self.started) * 1000)
 
     def summary(self) -> str:
-        return ", ".join(f"generation {generation}: {len(pauses)}, longest {max(pauses, default=0):.1f} ms"
-                         for generation, pauses in self.pauses.items())
+        return ", ".join(
+            f"generation {generation}: {len(pauses)}, longest {max(pauses, default=0):.1f} ms"
+            for generation, pauses in self.pauses.items()
+        )
 
 
 def main() -> None:
@@ -151,13 +161,25 @@ def main() -> None:
     parser.add_argument("--frac", type=float, default=0.30)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--curve", action="store_true", help="also train on 70%% of the training part")
-    parser.add_argument("--cache-encoders", type=Path, metavar="DIR",
-                        help="keep tuned encoders in DIR and reuse them when the same tuning comes again")
-    parser.add_argument("--predictions-out", type=Path, metavar="CSV",
-                        help="write each test row's description, true code and five suggestions to CSV")
-    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="a classifier setting other than its default (VALUE in JSON: 0.3, false, [1, 3]); "
-                             "repeatable")
+    parser.add_argument(
+        "--cache-encoders",
+        type=Path,
+        metavar="DIR",
+        help="keep tuned encoders in DIR and reuse them when the same tuning comes again",
+    )
+    parser.add_argument(
+        "--predictions-out",
+        type=Path,
+        metavar="CSV",
+        help="write each test row's description, true code and five suggestions to CSV",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a classifier setting other than its default (VALUE in JSON: 0.3, false, [1, 3]); repeatable",
+    )
     args = parser.parse_args()
     params = _params(parser, args.param)
     if args.cache_encoders:
@@ -167,13 +189,18 @@ def main() -> None:
     train = frame.drop(test.index)
     seen = set(train["hs6"])  # the codes the model is trained on
     unseen = (~test["hs6"].isin(seen)).mean()
-    print(f"train {len(train)} rows, test {len(test)} rows, {unseen:.1%} of test HS-6 codes unseen in train",
-          file=sys.stderr)
+    print(
+        f"train {len(train)} rows, test {len(test)} rows, {unseen:.1%} of test HS-6 codes unseen in train",
+        file=sys.stderr,
+    )
     if args.curve:
         part = train.sample(frac=0.7, random_state=args.seed)
-        smaller = evaluate_split(train=list(zip(part["description"], part["code"], strict=True)),
-                                 test_descriptions=list(test["description"]), test_codes=list(test["code"]),
-                                 params=params)
+        smaller = evaluate_split(
+            train=list(zip(part["description"], part["code"], strict=True)),
+            test_descriptions=list(test["description"]),
+            test_codes=list(test["code"]),
+            params=params,
+        )
         print(f"trained on {len(part)} rows (70 %): {json.dumps(smaller.figures)}", file=sys.stderr)
     started = time.perf_counter()
     with _GarbageCollections() as pauses:
@@ -188,10 +215,15 @@ def main() -> None:
     print(f"garbage collections while suggesting: {pauses.summary()}", file=sys.stderr)
     _figures_by_part(result.predictions, test, seen)
     if args.predictions_out:
-        pd.DataFrame({"source": test["source"], "description": test["description"], "hs6": test["hs6"],
-                      "seen": test["hs6"].isin(seen),
-                      "suggestions": [" ".join(codes) for codes in result.predictions]}
-                     ).to_csv(args.predictions_out, index=False)
+        pd.DataFrame(
+            {
+                "source": test["source"],
+                "description": test["description"],
+                "hs6": test["hs6"],
+                "seen": test["hs6"].isin(seen),
+                "suggestions": [" ".join(codes) for codes in result.predictions],
+            }
+        ).to_csv(args.predictions_out, index=False)
     _misclassification_figures(result.model, list(test["description"]), list(test["hs6"]), seed=args.seed)
     print(json.dumps(result.figures))
 

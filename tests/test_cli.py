@@ -26,12 +26,14 @@ def test_upgrade_users_and_demo(env):
     said = " ".join(upgraded.output.split())  # rich wraps long lines at the terminal's width
     assert "up to date" in said and "6,939 codes" in said
 
-    created = runner.invoke(app, ["users", "create", "--username", "ana", "--password", "long-enough-1",
-                                  "--role", "customs_officer"])
+    created = runner.invoke(
+        app, ["users", "create", "--username", "ana", "--password", "long-enough-1", "--role", "customs_officer"]
+    )
     assert created.exit_code == 0 and "User ana created with role customs_officer" in created.output
 
-    bad = runner.invoke(app, ["users", "create", "--username", "bo", "--password", "x", "--role", "pilot",
-                              "--eori", "GB1"])
+    bad = runner.invoke(
+        app, ["users", "create", "--username", "bo", "--password", "x", "--role", "pilot", "--eori", "GB1"]
+    )
     assert bad.exit_code == 2
     for words in ("username:", "password: at least 8 characters", "role: unknown role 'pilot'", "eori[0]:"):
         assert words in bad.output

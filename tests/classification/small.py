@@ -40,8 +40,10 @@ CHAPTERS = {"01", "23", "33", "39", "42", "61", "62", "64", "82", "84", "85", "9
 
 def nomenclature_of(chapters: set[str]) -> Nomenclature:
     full = load_nomenclature()
-    return Nomenclature(texts={c: t for c, t in full.texts.items() if c[:2] in chapters},
-                        subheadings=tuple(c for c in full.subheadings if c[:2] in chapters))
+    return Nomenclature(
+        texts={c: t for c, t in full.texts.items() if c[:2] in chapters},
+        subheadings=tuple(c for c in full.subheadings if c[:2] in chapters),
+    )
 
 
 @functools.cache

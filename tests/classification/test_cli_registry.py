@@ -60,8 +60,9 @@ def test_empty_description_is_a_clear_error(use_small_model):
 
 def test_train_registers_an_active_version_with_metadata(tmp_path, registry_root, few_tariff_lines):
     data = _write(tmp_path / "train.csv", [(d, c + "0000") for d, c in EXAMPLES])
-    corrections = _write(tmp_path / "corrections.csv", [("wooden toy train", "9503009000"),
-                                                         ("leather handbag", "4202210000")])
+    corrections = _write(
+        tmp_path / "corrections.csv", [("wooden toy train", "9503009000"), ("leather handbag", "4202210000")]
+    )
     result = runner.invoke(cli.app, ["train", "--data", str(data), "--corrections", str(corrections)])
     assert result.exit_code == 0, result.output
     assert "v0001" in result.output
@@ -77,8 +78,12 @@ def test_train_registers_an_active_version_with_metadata(tmp_path, registry_root
 
 
 def test_corrections_win_over_labelled_examples(registry_root, few_tariff_lines):
-    version = service.train([("blue widget", "8471300000")], corrections=[("Blue widget", "9503000000")],
-                            evaluate=False, registry=ClassifierRegistry(registry_root))
+    version = service.train(
+        [("blue widget", "8471300000")],
+        corrections=[("Blue widget", "9503000000")],
+        evaluate=False,
+        registry=ClassifierRegistry(registry_root),
+    )
     model = ClassifierRegistry(registry_root).load(version.version)
     assert model.rank(["blue widget"], limit=1)[0] == ["950300"]
     assert version.metadata["examples"] == 1
@@ -142,8 +147,19 @@ def split_files(tmp_path_factory):
 
 
 def _evaluate(folder, test_name, out_name):
-    result = runner.invoke(cli.app, ["evaluate", "--train", str(folder / "train.csv"), "--test",
-                                     str(folder / test_name), "--predictions-out", str(folder / out_name), "--json"])
+    result = runner.invoke(
+        cli.app,
+        [
+            "evaluate",
+            "--train",
+            str(folder / "train.csv"),
+            "--test",
+            str(folder / test_name),
+            "--predictions-out",
+            str(folder / out_name),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output.strip().splitlines()[-1])
     return figures, pd.read_csv(folder / out_name, dtype=str, keep_default_na=False)
@@ -157,8 +173,9 @@ def test_evaluate_writes_predictions_without_reading_test_labels(split_files, fe
     test = pd.read_csv(split_files / "test.csv", dtype=str, keep_default_na=False)
     assert list(predictions.columns) == ["description", "suggestions"]
     assert list(predictions["description"]) == list(test["description"])
-    assert all(len(s.split()) == 5 and all(len(c) == 6 and c.isdigit() for c in s.split())
-               for s in predictions["suggestions"])
+    assert all(
+        len(s.split()) == 5 and all(len(c) == 6 and c.isdigit() for c in s.split()) for s in predictions["suggestions"]
+    )
     # Shuffled labels give the same predictions; a label-free file gives the same predictions and no accuracy.
     _, shuffled = _evaluate(split_files, "test_shuffled.csv", "pred_shuffled.csv")
     assert list(shuffled["suggestions"]) == list(predictions["suggestions"])
@@ -167,8 +184,9 @@ def test_evaluate_writes_predictions_without_reading_test_labels(split_files, fe
     assert "hs6_top1" not in nolabel_figures and "p99_ms" in nolabel_figures
 
 
-def test_unreadable_active_version_falls_back_to_the_shipped_model(registry_root, small_model, monkeypatch,
-                                                                   few_tariff_lines):
+def test_unreadable_active_version_falls_back_to_the_shipped_model(
+    registry_root, small_model, monkeypatch, few_tariff_lines
+):
     registry = ClassifierRegistry(registry_root)
     version = service.train(EXAMPLES[:4], evaluate=False, registry=registry)
     (version.path / "model.pkl").write_bytes(b"not a pickle")

@@ -42,8 +42,9 @@ def test_building_keeps_the_kinds_two_levels_up_that_say_something_and_the_gloss
     assert build_lexicon(tmp_path, out, progress=said.append) == 11
     lexicon = load_lexicon(out)
     # Two levels up from "euphonium": the bass horn and the brass instrument; "artifact" is too general.
-    assert lexicon.nouns["euphonium"] == Noun(("bass horn", "sousaphone", "brass", "brass instrument"),
-                                              "a bass horn (brass wind instrument)")
+    assert lexicon.nouns["euphonium"] == Noun(
+        ("bass horn", "sousaphone", "brass", "brass instrument"), "a bass horn (brass wind instrument)"
+    )
     assert lexicon.nouns["brass_instrument"].kinds == ()  # its only hypernym is "artifact"
     assert lexicon.plurals == {"euphonia": "euphonium"}
     assert said[-1].startswith("wrote 11 nouns and 1 irregular plurals")
@@ -86,7 +87,8 @@ def test_a_model_without_the_lexicon_gets_none_of_its_evidence(small_nomenclatur
     from .small import EXAMPLES, TARIFF_LINES
 
     model = HSClassifier(Params(lexicon=False, semantic=False, ranker=False)).fit(
-        EXAMPLES, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)
+        EXAMPLES, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES
+    )
     evidence = model._evidence([normalize("stallion")], None)
     assert not np.any(evidence.columns["lexicon_ref6"]) and evidence.expansions == [""]
     assert isinstance(model._lexicon(), Lexicon) and not model._lexicon().nouns
@@ -101,7 +103,8 @@ def test_features_common_to_many_texts_are_left_out_of_wordnets_text(small_nomen
     # most features go.
     assert 0.99 < small_model._distinctive.mean() < 1
     strict = HSClassifier(Params(lexicon_max_texts=1, semantic=False, ranker=False)).fit(
-        EXAMPLES, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)
+        EXAMPLES, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES
+    )
     assert 0 < strict._distinctive.mean() < 0.9
     horse = small_model._class_pos["010121"]
     loose = small_model._evidence([normalize("stallion")], None).columns["lexicon_ref6"][0, horse]

@@ -114,18 +114,19 @@ def test_meaning_finds_a_code_that_shares_no_word_with_the_description(small_mod
 
 
 def test_words_alone_still_work_without_the_sentence_encoder(small_nomenclature):
-    model = HSClassifier(Params(semantic=False)).fit(EXAMPLES, nomenclature=small_nomenclature,
-                                                     tariff_lines=TARIFF_LINES)
+    model = HSClassifier(Params(semantic=False)).fit(
+        EXAMPLES, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES
+    )
     assert model.encoder_id is None and model._heading_model is None
     assert model.rank(["cat food dry"], limit=1) == [["230910"]]
 
 
-def test_heading_classifier_reads_a_descriptions_meaning_as_heading_and_chapter_probabilities(small_nomenclature,
-                                                                                             small_model):
+def test_heading_classifier_reads_a_descriptions_meaning_as_heading_and_chapter_probabilities(
+    small_nomenclature, small_model
+):
     assert small_model._heading_model is None  # 18 examples of 13 headings: too few to learn headings from
     examples = EXAMPLES + [(f"{d} x{i}", c) for i in range(2) for d, c in EXAMPLES]
-    model = HSClassifier(Params(ranker=False)).fit(examples, nomenclature=small_nomenclature,
-                                                   tariff_lines=TARIFF_LINES)
+    model = HSClassifier(Params(ranker=False)).fit(examples, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)
     descriptions = ["puppy kibble", "eau de parfum spray"]
     heading, chapter = model._heading_model_evidence(2, model._embed(descriptions))
     of = {c: j for j, c in enumerate(model.classes)}
@@ -144,7 +145,8 @@ def test_heading_classifier_reads_a_descriptions_meaning_as_heading_and_chapter_
 def test_ranker_is_learned_out_of_fold_when_there_are_enough_examples(small_nomenclature):
     examples = EXAMPLES + [(f"{d} x{i}", c) for i in range(2) for d, c in EXAMPLES]
     model = HSClassifier(Params(ranker_min_examples=30, ranker_folds=3)).fit(
-        examples, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)
+        examples, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES
+    )
     assert model._ranker is not None and model._ranker_temperature > 0
     for description, code in EXAMPLES[:8]:
         assert model.rank([description], limit=5)[0][0] == code, description
@@ -152,8 +154,9 @@ def test_ranker_is_learned_out_of_fold_when_there_are_enough_examples(small_nome
     confidences = [s.confidence for s in suggestions]
     assert confidences == sorted(confidences, reverse=True) and sum(confidences) <= 1.0 + 1e-6
     # Without enough examples there is no ranker: the weighted evidence orders the candidates.
-    few = HSClassifier(Params(ranker_min_examples=1000)).fit(EXAMPLES, nomenclature=small_nomenclature,
-                                                            tariff_lines=TARIFF_LINES)
+    few = HSClassifier(Params(ranker_min_examples=1000)).fit(
+        EXAMPLES, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES
+    )
     assert few._ranker is None and few.rank(["dog food"], limit=1) == [["230910"]]
 
 
@@ -231,7 +234,8 @@ def test_heading_ranker_reorders_only_the_first_suggestions(monkeypatch):
 def test_heading_ranker_keeps_the_suggested_codes_and_confident_order(small_nomenclature):
     examples = EXAMPLES + [(f"{d} x{i}", c) for i in range(2) for d, c in EXAMPLES]
     model = HSClassifier(Params(ranker_min_examples=30, ranker_folds=3)).fit(
-        examples, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)
+        examples, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES
+    )
     assert model._heading_ranker is not None and len(model._heading_ranker) == model.params.ranker_bag
     descriptions = ["soldering iron station", "dry dog food", "cotton t-shirt for men", "live asses"]
     mixed = model.rank(descriptions, limit=10)
@@ -243,5 +247,9 @@ def test_heading_ranker_keeps_the_suggested_codes_and_confident_order(small_nome
     confidences = [s.confidence for s in model.suggest("soldering iron station", limit=5)]
     assert confidences == sorted(confidences, reverse=True)
     # At weight 0 no heading ranker is trained.
-    assert HSClassifier(Params(ranker_min_examples=30, ranker_folds=3, heading_weight=0.0)).fit(
-        examples, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)._heading_ranker is None
+    assert (
+        HSClassifier(Params(ranker_min_examples=30, ranker_folds=3, heading_weight=0.0))
+        .fit(examples, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)
+        ._heading_ranker
+        is None
+    )

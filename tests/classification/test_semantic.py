@@ -48,8 +48,9 @@ def test_tuning_pulls_descriptions_towards_their_subheading_and_survives_picklin
     descriptions = ["blow dryer for hair", "kibble for puppies", "solder station", "hairdryer travel", "cat biscuits"]
     labels = np.array([0, 1, 2, 0, 1])
     before = (encoder.encode(descriptions) * prototypes[labels]).sum(axis=1)
-    tuned = semantic.tune_encoder(descriptions, labels, prototypes, epochs=3, learning_rate=1e-4, batch_size=4,
-                                  scale=20.0, max_length=16, seed=1)
+    tuned = semantic.tune_encoder(
+        descriptions, labels, prototypes, epochs=3, learning_rate=1e-4, batch_size=4, scale=20.0, max_length=16, seed=1
+    )
     after = (tuned.encode(descriptions) * prototypes[labels]).sum(axis=1)
     assert after.mean() > before.mean()
     assert all(".embeddings." not in name for name in tuned.weights)  # word pieces stay as shipped
@@ -68,6 +69,7 @@ def test_onnx_runtime_gives_the_vectors_of_the_torch_network_and_keeps_its_graph
     vectors = encoder.encode(texts)
     assert np.allclose((vectors * expected).sum(axis=1), 1.0, atol=1e-5)  # long texts truncated the same way
     [graph] = list((registry_root / "onnx").glob("*.onnx"))
+
     # A second process finds the graph on disk: no torch network, no export.
     def no_torch(*args):
         raise AssertionError("the graph was exported again")
@@ -82,8 +84,17 @@ def test_onnx_runtime_gives_the_vectors_of_the_torch_network_and_keeps_its_graph
 
 def test_a_tuned_encoder_has_a_graph_of_its_own_kept_where_its_model_says(tmp_path, monkeypatch):
     descriptions, prototypes = ["kibble", "solder wire"], semantic.get_encoder().encode(["Dog food", "Solder"])
-    tuned = semantic.tune_encoder(descriptions, np.array([0, 1]), prototypes, epochs=2, learning_rate=1e-3,
-                                  batch_size=2, scale=20.0, max_length=16, seed=1)
+    tuned = semantic.tune_encoder(
+        descriptions,
+        np.array([0, 1]),
+        prototypes,
+        epochs=2,
+        learning_rate=1e-3,
+        batch_size=2,
+        scale=20.0,
+        max_length=16,
+        seed=1,
+    )
     network = tuned._torch_network()
     expected = network.encode(descriptions, normalize_embeddings=True, show_progress_bar=False)
     assert np.allclose((tuned.encode(descriptions) * expected).sum(axis=1), 1.0, atol=1e-5)

@@ -25,8 +25,13 @@ def test_suggest_gives_nomenclature_texts_and_reasons(use_small_model):
 
 @pytest.mark.parametrize(
     ("description", "limit", "field"),
-    [("", 5, "description"), ("   ", 5, "description"), ("x" * 501, 5, "description"), ("dog food", 0, "limit"),
-     ("dog food", 11, "limit")],
+    [
+        ("", 5, "description"),
+        ("   ", 5, "description"),
+        ("x" * 501, 5, "description"),
+        ("dog food", 0, "limit"),
+        ("dog food", 11, "limit"),
+    ],
 )
 def test_suggest_rejects_bad_input(use_small_model, description, limit, field):
     with pytest.raises(InvalidInput) as caught:
@@ -35,8 +40,7 @@ def test_suggest_rejects_bad_input(use_small_model, description, limit, field):
 
 
 def test_declared_code_far_from_description_is_flagged(small_model):
-    check = service.check_declared_code("soldering iron station", "9503.00.00", model=small_model,
-                                        min_confidence=0.0)
+    check = service.check_declared_code("soldering iron station", "9503.00.00", model=small_model, min_confidence=0.0)
     assert check is not None
     assert check.declared_code == "950300"
     assert check.suggested_codes[0] == "851511"
@@ -48,8 +52,9 @@ def test_declared_code_close_to_description_is_not_flagged(small_model):
     check = service.check_declared_code("soldering iron station", "851511", model=small_model, min_confidence=0.0)
     assert check is None
     # Same chapter, other heading: not "far".
-    assert service.check_declared_code("soldering iron station", "8516.10", model=small_model,
-                                       min_confidence=0.0) is None
+    assert (
+        service.check_declared_code("soldering iron station", "8516.10", model=small_model, min_confidence=0.0) is None
+    )
 
 
 def test_check_is_silent_on_unreadable_input_or_low_confidence(small_model):
@@ -93,8 +98,9 @@ def test_api_default_limit_is_five(client):
     assert len(response.json()["suggestions"]) == 5
 
 
-@pytest.mark.parametrize("body", [{"description": ""}, {"description": "x" * 501}, {"description": "a", "limit": 11},
-                                  {"limit": 3}])
+@pytest.mark.parametrize(
+    "body", [{"description": ""}, {"description": "x" * 501}, {"description": "a", "limit": 11}, {"limit": 3}]
+)
 def test_api_rejects_invalid_bodies(client, body):
     assert client.post("/api/v1/classification/suggest", json=body).status_code == 422
 

@@ -55,13 +55,18 @@ def declaration(lrn, user, *, wine=True, currency="EUR", description=""):
     data["invoice"] = {"currency": currency, "amount": "1500.00" if wine else "1000.00"}
     data["incoterm"] = "CIF"
     data["goods_items"][0].update(
-        hs_code="610910", description="Men's cotton T-shirts" + description, country_of_origin="BD",
+        hs_code="610910",
+        description="Men's cotton T-shirts" + description,
+        country_of_origin="BD",
         item_price="1000.00",
     )
     data["goods_items"][0].pop("preference_code", None)
     if wine:
         data["goods_items"][1].update(
-            hs_code="220421", description="Red wine in bottles", country_of_origin="FR", item_price="500.00",
+            hs_code="220421",
+            description="Red wine in bottles",
+            country_of_origin="FR",
+            item_price="500.00",
             supplementary_quantity={"quantity": "750", "unit": "liter"},
         )
     return data
@@ -109,8 +114,11 @@ def test_acceptance_produces_exact_tax_lines_and_release_waits_for_payment(clien
         (2, "excise", "1.07 USD/liter", D("550.00"), D("802.50")),
         (2, "vat", "5%", D("597.25"), D("29.86")),
     ]
-    assert {k: D(v) for k, v in assessment["totals"].items()} == {"duty": D("228.75"), "excise": D("802.50"),
-                                                                    "vat": D("29.86")}
+    assert {k: D(v) for k, v in assessment["totals"].items()} == {
+        "duty": D("228.75"),
+        "excise": D("802.50"),
+        "vat": D("29.86"),
+    }
     assert D(body["total_due"]) == D(body["outstanding"]) == TOTAL and body["settled"] is False
     assert "USD 1,061.11 is due" in body["message"]
     notes = client.get("/api/v1/notifications", headers=people.headers(broker)).json()["items"]
@@ -182,10 +190,17 @@ def test_insufficient_deferment_balance_holds_with_a_clear_reason_until_topped_u
     note = client.get("/api/v1/notifications", headers=people.headers(broker)).json()["items"][-1]
     assert note["code"] == "14 DMSCPI" and note["details"]["deferment_accounts"][0]["available"] == "100.00"
     # A declarant cannot top up; an administrator can, and the waiting declaration is released.
-    assert client.post("/api/v1/guarantees/DAN-0001/top-ups", json={"amount": "5000"},
-                       headers=people.headers(broker)).status_code == 403
-    topped = client.post("/api/v1/guarantees/DAN-0001/top-ups", json={"amount": "1000", "note": "bank guarantee"},
-                         headers=people.headers(admin))
+    assert (
+        client.post(
+            "/api/v1/guarantees/DAN-0001/top-ups", json={"amount": "5000"}, headers=people.headers(broker)
+        ).status_code
+        == 403
+    )
+    topped = client.post(
+        "/api/v1/guarantees/DAN-0001/top-ups",
+        json={"amount": "1000", "note": "bank guarantee"},
+        headers=people.headers(admin),
+    )
     assert topped.status_code == 200 and D(topped.json()["limit"]) == D("1100")
     assert status_of(client, people, broker, decl["id"]) == "released"
     assert D(revenue(client, people, broker, decl["id"])["guaranteed"]) == TOTAL
@@ -199,8 +214,11 @@ def test_amendment_reassessment_produces_the_difference_to_pay(client, people, t
     assert pay(client, people, officer, decl["id"], "100.00", "PAY-5A").status_code == 201
     data["goods_items"][0]["item_price"] = "2000.00"
     data["invoice"]["amount"] = "2000.00"
-    amended = client.post(f"/api/v1/declarations/{decl['id']}/amendments",
-                          json={"reason": "price corrected", "declaration": data}, headers=people.headers(broker))
+    amended = client.post(
+        f"/api/v1/declarations/{decl['id']}/amendments",
+        json={"reason": "price corrected", "declaration": data},
+        headers=people.headers(broker),
+    )
     assert amended.status_code == 200, amended.text
     body = revenue(client, people, broker, decl["id"])
     assert body["assessment"]["sequence"] == 2 and body["assessment"]["declaration_version"] == 2
@@ -220,10 +238,18 @@ def test_inspection_finding_reassessment_produces_a_refund(client, people, tarif
     assert decl["status"] == "physical_inspection"
     assert pay(client, people, officer, decl["id"], "181.50", "PAY-6").status_code == 201
     url = f"/api/v1/declarations/{decl['id']}/decisions"
-    result = client.post(url, json={"decision": "record_control_result",
-                                    "result": {"outcome": "discrepancy", "findings": "laptops, not T-shirts",
-                                               "corrected_hs_codes": {"1": "847130"}}},
-                         headers=people.headers(officer))
+    result = client.post(
+        url,
+        json={
+            "decision": "record_control_result",
+            "result": {
+                "outcome": "discrepancy",
+                "findings": "laptops, not T-shirts",
+                "corrected_hs_codes": {"1": "847130"},
+            },
+        },
+        headers=people.headers(officer),
+    )
     assert result.status_code == 200, result.text
     body = revenue(client, people, broker, decl["id"])
     assert body["assessment"]["tax_lines"][0]["commodity_code"] == "847130"
@@ -245,10 +271,14 @@ def test_officer_release_waits_for_payment_of_additional_revenue(client, people,
     decl = lodge(client, people, broker, declaration("REV-7", broker, wine=False, description=" CONTROL-YELLOW"))
     assert pay(client, people, officer, decl["id"], "181.50", "PAY-7A").status_code == 201
     url = f"/api/v1/declarations/{decl['id']}/decisions"
-    client.post(url, json={"decision": "record_control_result",
-                           "result": {"outcome": "discrepancy", "additional_revenue": {"currency": "EUR",
-                                                                                       "amount": "10.00"}}},
-                headers=people.headers(officer))
+    client.post(
+        url,
+        json={
+            "decision": "record_control_result",
+            "result": {"outcome": "discrepancy", "additional_revenue": {"currency": "EUR", "amount": "10.00"}},
+        },
+        headers=people.headers(officer),
+    )
     body = revenue(client, people, broker, decl["id"])
     assert D(body["outstanding"]) == D("11.00") and body["assessment"]["tax_lines"][-1]["goods_item"] is None
     held = client.post(url, json={"decision": "release"}, headers=people.headers(officer)).json()
@@ -266,8 +296,11 @@ def test_missing_exchange_rate_holds_with_a_clear_reason(client, people, tariff_
     assert body["assessment"]["status"] == "impossible" and body["settled"] is False
     assert "No exchange rate for JPY" in body["assessment"]["problem"]
     fixed = declaration("REV-8", broker, currency="EUR")
-    amended = client.post(f"/api/v1/declarations/{decl['id']}/amendments",
-                          json={"reason": "invoice is in euros", "declaration": fixed}, headers=people.headers(broker))
+    amended = client.post(
+        f"/api/v1/declarations/{decl['id']}/amendments",
+        json={"reason": "invoice is in euros", "declaration": fixed},
+        headers=people.headers(broker),
+    )
     assert amended.status_code == 200, amended.text
     body = revenue(client, people, broker, decl["id"])
     assert body["assessment"]["status"] == "assessed" and D(body["assessment"]["difference"]) == TOTAL
@@ -295,8 +328,11 @@ def test_declarant_isolation(client, people, tariff_loaded):
     assert [a["number"] for a in client.get("/api/v1/guarantees", headers=people.headers(broker)).json()] == ["DAN-A"]
     assert client.get("/api/v1/guarantees/DAN-A", headers=people.headers(other)).status_code == 404
     assert len(client.get("/api/v1/guarantees", headers=people.headers(admin)).json()) == 2
-    refused = client.post("/api/v1/guarantees", json={"number": "DAN-C", "holder_eori": eori(broker), "limit": "1"},
-                          headers=people.headers(broker))
+    refused = client.post(
+        "/api/v1/guarantees",
+        json={"number": "DAN-C", "holder_eori": eori(broker), "limit": "1"},
+        headers=people.headers(broker),
+    )
     assert refused.status_code == 403
 
 
@@ -314,14 +350,19 @@ def test_a_cancelled_declaration_frees_its_reservation_for_the_next_one(client, 
     first = lodge(client, people, broker, declaration("REV-12", broker, description=" CONTROL-YELLOW"))
     assert first["status"] == "documentary_check"
     assert D(revenue(client, people, broker, first["id"])["guaranteed"]) == TOTAL
-    cancelled = client.post(f"/api/v1/declarations/{first['id']}/cancellation", json={"reason": "wrong shipment"},
-                            headers=people.headers(broker))
+    cancelled = client.post(
+        f"/api/v1/declarations/{first['id']}/cancellation",
+        json={"reason": "wrong shipment"},
+        headers=people.headers(broker),
+    )
     assert cancelled.json()["status"] == "cancelled"
     second = lodge(client, people, broker, declaration("REV-13", broker))
     assert second["status"] == "released"
     account = client.get("/api/v1/guarantees/DAN-0001", headers=people.headers(admin)).json()
     assert [(m["kind"], m["declaration_id"]) for m in account["movements"]] == [
-        ("reservation", first["id"]), ("release", first["id"]), ("reservation", second["id"])
+        ("reservation", first["id"]),
+        ("release", first["id"]),
+        ("reservation", second["id"]),
     ]
     assert D(account["used"]) == TOTAL
 
@@ -372,12 +413,20 @@ def test_an_officer_assesses_what_the_tariff_cannot_compute(client, people, tari
     decl = lodge(client, people, broker, data)
     assert decl["status"] == "awaiting_payment" and "cannot be computed" in decl["history"][-1]["reason"]
     url = f"/api/v1/declarations/{decl['id']}/assessment"
-    lines = [{"goods_item": 1, "tax_type": "duty", "base": "300.00", "rate_text": "6.9% on the case (USD 300)",
-              "amount": "20.70"}]
+    lines = [
+        {
+            "goods_item": 1,
+            "tax_type": "duty",
+            "base": "300.00",
+            "rate_text": "6.9% on the case (USD 300)",
+            "amount": "20.70",
+        }
+    ]
     body = {"reason": "case valued at USD 300 on inspection of the invoice", "tax_lines": lines}
     assert client.post(url, json=body, headers=people.headers(broker)).status_code == 403
-    wrong = client.post(url, json={**body, "tax_lines": [{**lines[0], "goods_item": 5}]},
-                        headers=people.headers(officer))
+    wrong = client.post(
+        url, json={**body, "tax_lines": [{**lines[0], "goods_item": 5}]}, headers=people.headers(officer)
+    )
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "tax_lines[0].goods_item"
     assessed = client.post(url, json=body, headers=people.headers(officer))
     assert assessed.status_code == 200, assessed.text

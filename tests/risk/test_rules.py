@@ -33,19 +33,39 @@ ON = date(2026, 3, 1)
 
 def declaration(**overrides: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "lrn": "LRN-1", "type_code": "IM", "procedure_code": "4000", "office_of_lodgement": "GBLHR001",
+        "lrn": "LRN-1",
+        "type_code": "IM",
+        "procedure_code": "4000",
+        "office_of_lodgement": "GBLHR001",
         "declarant": {"eori": "GB123456789000", "name": "Swift Brokers", "address": {"country": "GB"}},
         "importer": {"eori": "GB987654321000", "name": "Acme Ltd", "address": {"country": "GB"}},
         "border_transport": {"mode": "1", "nationality": "PA"},
         "containers": ["MSCU1234565", "TGHU7654321"],
-        "invoice": {"currency": "EUR", "amount": "1234.50"}, "incoterm": "FOB",
-        "country_of_dispatch": "CN", "country_of_destination": "GB",
+        "invoice": {"currency": "EUR", "amount": "1234.50"},
+        "incoterm": "FOB",
+        "country_of_dispatch": "CN",
+        "country_of_destination": "GB",
         "goods_items": [
-            {"sequence": 1, "hs_code": "847130", "description": "Laptop computers", "country_of_origin": "CN",
-             "net_mass_kg": "2.1", "gross_mass_kg": "2.5", "item_price": "450.00",
-             "documents": [{"code": "N935", "reference": "INV-1"}]},
-            {"sequence": 2, "hs_code": "080810", "description": "Fresh apples", "country_of_origin": "US",
-             "net_mass_kg": "1000", "gross_mass_kg": "1050", "item_price": "800.00", "documents": []},
+            {
+                "sequence": 1,
+                "hs_code": "847130",
+                "description": "Laptop computers",
+                "country_of_origin": "CN",
+                "net_mass_kg": "2.1",
+                "gross_mass_kg": "2.5",
+                "item_price": "450.00",
+                "documents": [{"code": "N935", "reference": "INV-1"}],
+            },
+            {
+                "sequence": 2,
+                "hs_code": "080810",
+                "description": "Fresh apples",
+                "country_of_origin": "US",
+                "net_mass_kg": "1000",
+                "gross_mass_kg": "1050",
+                "item_price": "800.00",
+                "documents": [],
+            },
         ],
     }
     doc.update(overrides)
@@ -53,15 +73,28 @@ def declaration(**overrides: Any) -> dict[str, Any]:
 
 
 def profile(criteria: dict[str, Any], **kw: Any) -> SelectivityProfile:
-    base: dict[str, Any] = dict(profile_id="P1", version=1, name="test", reason="because", channel="red",
-                                priority=50, valid_from=date(2026, 1, 1), valid_to=None, criteria=criteria,
-                                status="active")
+    base: dict[str, Any] = dict(
+        profile_id="P1",
+        version=1,
+        name="test",
+        reason="because",
+        channel="red",
+        priority=50,
+        valid_from=date(2026, 1, 1),
+        valid_to=None,
+        criteria=criteria,
+        status="active",
+    )
     base.update(kw)
     return SelectivityProfile(**base)
 
 
-def hits(criteria: dict[str, Any], doc: dict[str, Any] | None = None, context: dict[str, Any] | None = None,
-         lists: dict[str, list[str]] | None = None) -> list[Any]:
+def hits(
+    criteria: dict[str, Any],
+    doc: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+    lists: dict[str, list[str]] | None = None,
+) -> list[Any]:
     return evaluate_profiles(doc or declaration(), context or {}, [profile(criteria)], lists or {}, on=ON)
 
 
@@ -75,35 +108,38 @@ def leaf(field: str, op: str, value: Any = None, **kw: Any) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------- operators
 
 
-@pytest.mark.parametrize(("criteria", "expected"), [
-    (leaf("country_of_dispatch", "eq", "CN"), True),
-    (leaf("country_of_dispatch", "eq", "cn"), True),  # codes compare case-insensitively
-    (leaf("country_of_dispatch", "ne", "CN"), False),
-    (leaf("country_of_dispatch", "in", ["US", "CN"]), True),
-    (leaf("country_of_dispatch", "not_in", ["US", "CN"]), False),
-    (leaf("goods_items.hs_code", "prefix", "0808"), True),
-    (leaf("goods_items.hs_code", "prefix", ["9999", "8471.30"]), True),
-    (leaf("goods_items.hs_code", "prefix", "0809"), False),
-    (leaf("goods_items.description", "contains", "APPLE"), True),
-    (leaf("invoice.amount", "gt", 1234.5), False),
-    (leaf("invoice.amount", "gte", "1234.50"), True),
-    (leaf("invoice.amount", "lt", 2000), True),
-    (leaf("invoice.amount", "lte", 1234), False),
-    (leaf("invoice.amount", "between", [1000, 1234.5]), True),
-    (leaf("goods_items.net_mass_kg", "between", [2, 3]), True),
-    (leaf("item_count", "eq", 2), True),
-    (leaf("containers", "prefix", "TGHU"), True),  # many-valued: any container
-    (leaf("containers", "eq", "XXXU0000000"), False),
-    (leaf("goods_items.documents.code", "eq", "N935"), True),
-    (leaf("goods_items.documents.code", "exists", False), True),  # item 2 has no documents
-    (leaf("importer.address.postcode", "exists"), False),
-    (leaf("importer.address.postcode", "exists", False), True),
-    (leaf("goods_items.value_per_kg", "gt", 200), True),  # 450 / 2.1
-    (leaf("goods_items.value_per_kg", "lt", Decimal("0.5")), False),  # 800 / 1000 = 0.8
-    (leaf("importer.eori", "in_list", list="watched_importers"), True),
-    (leaf("goods_items.hs_code", "in_list", list="sensitive_hs", match="prefix"), True),
-    (leaf("goods_items.hs_code", "in_list", list="sensitive_hs"), False),  # exact match needs the full code
-])
+@pytest.mark.parametrize(
+    ("criteria", "expected"),
+    [
+        (leaf("country_of_dispatch", "eq", "CN"), True),
+        (leaf("country_of_dispatch", "eq", "cn"), True),  # codes compare case-insensitively
+        (leaf("country_of_dispatch", "ne", "CN"), False),
+        (leaf("country_of_dispatch", "in", ["US", "CN"]), True),
+        (leaf("country_of_dispatch", "not_in", ["US", "CN"]), False),
+        (leaf("goods_items.hs_code", "prefix", "0808"), True),
+        (leaf("goods_items.hs_code", "prefix", ["9999", "8471.30"]), True),
+        (leaf("goods_items.hs_code", "prefix", "0809"), False),
+        (leaf("goods_items.description", "contains", "APPLE"), True),
+        (leaf("invoice.amount", "gt", 1234.5), False),
+        (leaf("invoice.amount", "gte", "1234.50"), True),
+        (leaf("invoice.amount", "lt", 2000), True),
+        (leaf("invoice.amount", "lte", 1234), False),
+        (leaf("invoice.amount", "between", [1000, 1234.5]), True),
+        (leaf("goods_items.net_mass_kg", "between", [2, 3]), True),
+        (leaf("item_count", "eq", 2), True),
+        (leaf("containers", "prefix", "TGHU"), True),  # many-valued: any container
+        (leaf("containers", "eq", "XXXU0000000"), False),
+        (leaf("goods_items.documents.code", "eq", "N935"), True),
+        (leaf("goods_items.documents.code", "exists", False), True),  # item 2 has no documents
+        (leaf("importer.address.postcode", "exists"), False),
+        (leaf("importer.address.postcode", "exists", False), True),
+        (leaf("goods_items.value_per_kg", "gt", 200), True),  # 450 / 2.1
+        (leaf("goods_items.value_per_kg", "lt", Decimal("0.5")), False),  # 800 / 1000 = 0.8
+        (leaf("importer.eori", "in_list", list="watched_importers"), True),
+        (leaf("goods_items.hs_code", "in_list", list="sensitive_hs", match="prefix"), True),
+        (leaf("goods_items.hs_code", "in_list", list="sensitive_hs"), False),  # exact match needs the full code
+    ],
+)
 def test_operators(criteria: dict[str, Any], expected: bool) -> None:
     lists = {"watched_importers": ["gb987654321000", "XX1"], "sensitive_hs": ["0808", "2402"]}
     assert bool(hits(criteria, lists=lists)) is expected
@@ -131,8 +167,10 @@ def test_context_fields_and_item_facts() -> None:
     found = hits(leaf("goods_items.value_per_kg_ratio_to_hs_median", "lt", 0.2), context=context)
     assert [h.matched_items for h in found] == [(2,)]
     # item facts as a list aligned with the goods items, by position
-    found = hits(leaf("goods_items.misclassification_suspected", "eq", True),
-                 context={"items": [{"misclassification_suspected": True}, {}]})
+    found = hits(
+        leaf("goods_items.misclassification_suspected", "eq", True),
+        context={"items": [{"misclassification_suspected": True}, {}]},
+    )
     assert [h.matched_items for h in found] == [(1,)]
 
 
@@ -141,18 +179,27 @@ def test_context_fields_and_item_facts() -> None:
 
 def test_all_group_binds_item_conditions_to_the_same_item() -> None:
     # Item 1 is 847130 from CN; item 2 is 080810 from US. Apples from CN exist on no single item.
-    apples_from_cn = {"all": [leaf("goods_items.hs_code", "prefix", "0808"),
-                              leaf("goods_items.country_of_origin", "eq", "CN")]}
+    apples_from_cn = {
+        "all": [leaf("goods_items.hs_code", "prefix", "0808"), leaf("goods_items.country_of_origin", "eq", "CN")]
+    }
     assert not hits(apples_from_cn)
-    apples_from_us = {"all": [leaf("goods_items.hs_code", "prefix", "0808"),
-                              leaf("goods_items.country_of_origin", "eq", "US"),
-                              leaf("country_of_dispatch", "eq", "CN")]}
+    apples_from_us = {
+        "all": [
+            leaf("goods_items.hs_code", "prefix", "0808"),
+            leaf("goods_items.country_of_origin", "eq", "US"),
+            leaf("country_of_dispatch", "eq", "CN"),
+        ]
+    }
     assert [h.matched_items for h in hits(apples_from_us)] == [(2,)]
 
 
 def test_separate_item_quantifiers_allow_different_items() -> None:
-    criteria = {"all": [{"any_item": leaf("goods_items.hs_code", "prefix", "0808")},
-                        {"any_item": leaf("goods_items.country_of_origin", "eq", "CN")}]}
+    criteria = {
+        "all": [
+            {"any_item": leaf("goods_items.hs_code", "prefix", "0808")},
+            {"any_item": leaf("goods_items.country_of_origin", "eq", "CN")},
+        ]
+    }
     found = hits(criteria)
     assert found and found[0].matched_items == ()  # declaration-level: no single item is blamed
 
@@ -174,13 +221,21 @@ def test_item_level_criteria_never_hit_a_declaration_without_items() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["080810", "847130", "240220"]), st.sampled_from(["CN", "US", "FR"])),
-                max_size=6))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["080810", "847130", "240220"]), st.sampled_from(["CN", "US", "FR"])), max_size=6
+    )
+)
 def test_item_semantics_match_a_reference_model(items: list[tuple[str, str]]) -> None:
-    doc = declaration(goods_items=[{"sequence": i + 1, "hs_code": hs, "country_of_origin": c}
-                                   for i, (hs, c) in enumerate(items)])
-    criteria = {"all": [leaf("goods_items.hs_code", "prefix", ["0808", "2402"]),
-                        {"not": leaf("goods_items.country_of_origin", "in", ["FR"])}]}
+    doc = declaration(
+        goods_items=[{"sequence": i + 1, "hs_code": hs, "country_of_origin": c} for i, (hs, c) in enumerate(items)]
+    )
+    criteria = {
+        "all": [
+            leaf("goods_items.hs_code", "prefix", ["0808", "2402"]),
+            {"not": leaf("goods_items.country_of_origin", "in", ["FR"])},
+        ]
+    }
     expected = tuple(i + 1 for i, (hs, c) in enumerate(items) if hs[:4] in ("0808", "2402") and c != "FR")
     found = hits(criteria, doc)
     assert (found[0].matched_items if found else ()) == expected
@@ -194,30 +249,33 @@ def error_map(criteria: Any, **kw: Any) -> dict[str, str]:
 
 
 def test_malformed_rules_report_every_error_with_its_path() -> None:
-    criteria = {"all": [
-        leaf("goods_items.hs_code", "prefix", "0808"),
-        {"field": "importer.eori", "op": "eqq", "value": "GB1"},
-        {"any": []},
-        leaf("invoice.amount", "gt", "lots"),
-        leaf("country_of_dispatch", "in", "CN"),
-        leaf("goods_items.hs_codes", "eq", "0808"),
-        leaf("importer.eori", "in_list", list="unknown_list"),
-        leaf("invoice.amount", "between", [10, 1]),
-        leaf("country_of_origin", "eq", "CN"),
-        leaf("goods_items.country_of_origin", "eq", "China"),
-        leaf("context.trusted_trader", "gt", 1),
-        {"not": {"all": [leaf("incoterm", "eq", "FOB")], "any": []}},
-        {"field": "incoterm", "op": "eq", "value": "FOB", "extra": 1},
-        leaf("goods_items.net_mass_kg", "lt", True),
-        "lrn = 1",
-    ]}
+    criteria = {
+        "all": [
+            leaf("goods_items.hs_code", "prefix", "0808"),
+            {"field": "importer.eori", "op": "eqq", "value": "GB1"},
+            {"any": []},
+            leaf("invoice.amount", "gt", "lots"),
+            leaf("country_of_dispatch", "in", "CN"),
+            leaf("goods_items.hs_codes", "eq", "0808"),
+            leaf("importer.eori", "in_list", list="unknown_list"),
+            leaf("invoice.amount", "between", [10, 1]),
+            leaf("country_of_origin", "eq", "CN"),
+            leaf("goods_items.country_of_origin", "eq", "China"),
+            leaf("context.trusted_trader", "gt", 1),
+            {"not": {"all": [leaf("incoterm", "eq", "FOB")], "any": []}},
+            {"field": "incoterm", "op": "eq", "value": "FOB", "extra": 1},
+            leaf("goods_items.net_mass_kg", "lt", True),
+            "lrn = 1",
+        ]
+    }
     errors = error_map(criteria, known_lists={"watched_importers"})
     assert errors["criteria.all[1].op"].startswith("unknown operator 'eqq'; expected one of eq, ne,")
     assert errors["criteria.all[2].any"] == "empty group; give at least one condition"
     assert "expected a number" in errors["criteria.all[3].value"]
     assert "expected a non-empty list for 'in'" in errors["criteria.all[4].value"]
-    assert errors["criteria.all[5].field"] == ("unknown field 'goods_items.hs_codes'; "
-                                               "did you mean 'goods_items.hs_code'?")
+    assert errors["criteria.all[5].field"] == (
+        "unknown field 'goods_items.hs_codes'; did you mean 'goods_items.hs_code'?"
+    )
     assert errors["criteria.all[6].list"] == "unknown list 'unknown_list'; known lists: watched_importers"
     assert errors["criteria.all[7].value"] == "low bound is greater than high bound"
     assert "unknown field 'country_of_origin'" in errors["criteria.all[8].field"]
@@ -248,14 +306,31 @@ def test_compile_refuses_invalid_criteria() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=5),
-              st.fixed_dictionaries({"field": st.sampled_from([*list(DEFAULT_FIELDS)[:12], "nope"]),
-                                     "op": st.sampled_from(["eq", "in", "gt", "prefix", "exists", "bad"]),
-                                     "value": st.one_of(st.text(max_size=4), st.integers(), st.lists(st.text()))})),
-    lambda inner: st.one_of(st.dictionaries(st.sampled_from(["all", "any", "not", "field", "x"]),
-                                            st.one_of(inner, st.lists(inner, max_size=3)), max_size=2)),
-    max_leaves=10))
+@given(
+    st.recursive(
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.text(max_size=5),
+            st.fixed_dictionaries(
+                {
+                    "field": st.sampled_from([*list(DEFAULT_FIELDS)[:12], "nope"]),
+                    "op": st.sampled_from(["eq", "in", "gt", "prefix", "exists", "bad"]),
+                    "value": st.one_of(st.text(max_size=4), st.integers(), st.lists(st.text())),
+                }
+            ),
+        ),
+        lambda inner: st.one_of(
+            st.dictionaries(
+                st.sampled_from(["all", "any", "not", "field", "x"]),
+                st.one_of(inner, st.lists(inner, max_size=3)),
+                max_size=2,
+            )
+        ),
+        max_leaves=10,
+    )
+)
 def test_validation_never_crashes_and_valid_trees_compile(tree: Any) -> None:
     errors = validate_criteria(tree)
     assert all(e["field"].startswith("criteria") and e["reason"] for e in errors)
@@ -269,10 +344,15 @@ def test_validation_never_crashes_and_valid_trees_compile(tree: Any) -> None:
 
 def valid_profile_data(**kw: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "name": "Apples from the US", "reason": "Phytosanitary risk on US apples (notice 12/2026)",
-        "channel": "red", "priority": 80, "valid_from": "2026-01-01", "valid_to": "2026-12-31",
-        "criteria": {"all": [leaf("goods_items.hs_code", "prefix", "080810"),
-                             leaf("goods_items.country_of_origin", "eq", "US")]},
+        "name": "Apples from the US",
+        "reason": "Phytosanitary risk on US apples (notice 12/2026)",
+        "channel": "red",
+        "priority": 80,
+        "valid_from": "2026-01-01",
+        "valid_to": "2026-12-31",
+        "criteria": {
+            "all": [leaf("goods_items.hs_code", "prefix", "080810"), leaf("goods_items.country_of_origin", "eq", "US")]
+        },
     }
     data.update(kw)
     return data
@@ -287,8 +367,13 @@ def test_profile_schema_accepts_a_valid_profile() -> None:
 
 
 def test_profile_schema_reports_every_error() -> None:
-    data = valid_profile_data(channel="green", priority=0, valid_to="2025-12-31", colour="red",
-                              criteria={"all": [leaf("incoterm", "eqq", "FOB")]})
+    data = valid_profile_data(
+        channel="green",
+        priority=0,
+        valid_to="2025-12-31",
+        colour="red",
+        criteria={"all": [leaf("incoterm", "eqq", "FOB")]},
+    )
     del data["reason"]
     with pytest.raises(InvalidInput) as exc:
         parse_profile(data)
@@ -301,16 +386,17 @@ def test_profile_schema_reports_every_error() -> None:
         parse_profile(valid_profile_data(kind="release", channel="green", mandatory=True))
     assert {e["field"] for e in exc.value.errors} == {"mandatory"}
     with pytest.raises(InvalidInput) as exc:
-        parse_profile(valid_profile_data(criteria={"all": [leaf("importer.eori", "in_list", list="x")]}),
-                      known_lists=["watched_importers"])
+        parse_profile(
+            valid_profile_data(criteria={"all": [leaf("importer.eori", "in_list", list="x")]}),
+            known_lists=["watched_importers"],
+        )
     assert {e["field"] for e in exc.value.errors} == {"criteria.all[0].list"}
 
 
 def test_validity_period_is_inclusive_and_only_active_versions_apply() -> None:
     criteria = leaf("country_of_dispatch", "eq", "CN")
     p = profile(criteria, valid_from=date(2026, 3, 1), valid_to=date(2026, 3, 31))
-    for day, expected in [(date(2026, 2, 28), 0), (date(2026, 3, 1), 1), (date(2026, 3, 31), 1),
-                          (date(2026, 4, 1), 0)]:
+    for day, expected in [(date(2026, 2, 28), 0), (date(2026, 3, 1), 1), (date(2026, 3, 31), 1), (date(2026, 4, 1), 0)]:
         assert len(evaluate_profiles(declaration(), {}, [p], on=day)) == expected
     for status in ("draft", "retired"):
         assert not evaluate_profiles(declaration(), {}, [profile(criteria, status=status)], on=ON)
@@ -331,13 +417,18 @@ def test_versioning_edits_make_a_new_draft_and_hits_name_the_version() -> None:
         change_status(retired, "active")
     with pytest.raises(InvalidInput):
         from clearway.risk.rules import revise
+
         revise(v1, version=7)
 
 
 def test_hits_are_ordered_mandatory_then_priority_then_severity() -> None:
     c = leaf("country_of_dispatch", "eq", "CN")
-    profiles = [profile(c, profile_id="LOW", priority=10), profile(c, profile_id="YEL", channel="yellow", priority=60),
-                profile(c, profile_id="RED", priority=60), profile(c, profile_id="MAN", priority=5, mandatory=True)]
+    profiles = [
+        profile(c, profile_id="LOW", priority=10),
+        profile(c, profile_id="YEL", channel="yellow", priority=60),
+        profile(c, profile_id="RED", priority=60),
+        profile(c, profile_id="MAN", priority=5, mandatory=True),
+    ]
     assert [h.profile_id for h in evaluate_profiles(declaration(), {}, profiles, on=ON)] == ["MAN", "RED", "YEL", "LOW"]
 
 
@@ -351,10 +442,14 @@ def test_lists_used_by_active_profiles_must_be_supplied() -> None:
 
 
 def test_hit_statistics() -> None:
-    stats = aggregate_hit_statistics([
-        HitOutcome("A", 1, inspected=True, finding=True), HitOutcome("A", 1, inspected=True, finding=False),
-        HitOutcome("A", 1), HitOutcome("A", 2, inspected=True, finding=True),
-    ])
+    stats = aggregate_hit_statistics(
+        [
+            HitOutcome("A", 1, inspected=True, finding=True),
+            HitOutcome("A", 1, inspected=True, finding=False),
+            HitOutcome("A", 1),
+            HitOutcome("A", 2, inspected=True, finding=True),
+        ]
+    )
     a1 = stats[("A", 1)]
     assert (a1.hits, a1.inspected, a1.with_findings, a1.hit_rate) == (3, 2, 1, 0.5)
     assert stats[("A", 2)].hit_rate == 1.0
@@ -404,17 +499,39 @@ def test_backtest_on_kcs_declarations_agrees_with_a_direct_count() -> None:
     by_id: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         by_id.setdefault(row["Declaration ID"], []).append(row)
-    cases = [BacktestCase(
-        {"mrn": did, "importer": {"eori": rs[0]["Importer ID"]}, "country_of_dispatch": rs[0]["Country of Departure"],
-         "goods_items": [{"sequence": k, "hs_code": r["HS6 Code"], "country_of_origin": r["Country of Origin"],
-                          "net_mass_kg": r["Net Mass"], "item_price": r["Item Price"]} for k, r in enumerate(rs, 1)]},
-        {}, any(r["Fraud"] == "1" for r in rs)) for did, rs in by_id.items()]
-    criteria = {"all": [leaf("goods_items.country_of_origin", "in", ["CN", "VN"]),
-                        leaf("goods_items.value_per_kg", "lt", 5000)]}
+    cases = [
+        BacktestCase(
+            {
+                "mrn": did,
+                "importer": {"eori": rs[0]["Importer ID"]},
+                "country_of_dispatch": rs[0]["Country of Departure"],
+                "goods_items": [
+                    {
+                        "sequence": k,
+                        "hs_code": r["HS6 Code"],
+                        "country_of_origin": r["Country of Origin"],
+                        "net_mass_kg": r["Net Mass"],
+                        "item_price": r["Item Price"],
+                    }
+                    for k, r in enumerate(rs, 1)
+                ],
+            },
+            {},
+            any(r["Fraud"] == "1" for r in rs),
+        )
+        for did, rs in by_id.items()
+    ]
+    criteria = {
+        "all": [leaf("goods_items.country_of_origin", "in", ["CN", "VN"]), leaf("goods_items.value_per_kg", "lt", 5000)]
+    }
 
     def direct(rs: list[dict[str, str]]) -> bool:
-        return any(r["Country of Origin"] in ("CN", "VN") and float(r["Net Mass"] or 0) > 0
-                   and Decimal(r["Item Price"]) / Decimal(r["Net Mass"]) < 5000 for r in rs)
+        return any(
+            r["Country of Origin"] in ("CN", "VN")
+            and float(r["Net Mass"] or 0) > 0
+            and Decimal(r["Item Price"]) / Decimal(r["Net Mass"]) < 5000
+            for r in rs
+        )
 
     expected_hits = [did for did, rs in by_id.items() if direct(rs)]
     expected_fraud = sum(any(r["Fraud"] == "1" for r in by_id[did]) for did in expected_hits)

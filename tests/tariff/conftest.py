@@ -15,8 +15,15 @@ ON = date(2026, 3, 2)
 
 
 def m(code, measure_type, text, measure_id, **kw):
-    return MeasureRecord(code=code, measure_type=measure_type, duty_text=text, valid_from=kw.pop("valid_from", START),
-                         measure_id=measure_id, source=kw.pop("source", "hts"), **kw)
+    return MeasureRecord(
+        code=code,
+        measure_type=measure_type,
+        duty_text=text,
+        valid_from=kw.pop("valid_from", START),
+        measure_id=measure_id,
+        source=kw.pop("source", "hts"),
+        **kw,
+    )
 
 
 RECORDS = [
@@ -47,11 +54,14 @@ def index():
 
 @pytest.fixture
 def rates():
-    return RateTable("USD", [
-        RateRecord("EUR", date(2026, 1, 1), D("1.1650")),
-        RateRecord("EUR", date(2026, 3, 1), D("1.2000")),
-        RateRecord("JPY", date(2026, 1, 1), D("0.006420")),
-    ])
+    return RateTable(
+        "USD",
+        [
+            RateRecord("EUR", date(2026, 1, 1), D("1.1650")),
+            RateRecord("EUR", date(2026, 3, 1), D("1.2000")),
+            RateRecord("JPY", date(2026, 1, 1), D("0.006420")),
+        ],
+    )
 
 
 @pytest.fixture

@@ -13,12 +13,22 @@ def test_calculate_through_the_app(client, people, database, tmp_path):
     path = tmp_path / "tariff.csv"
     path.write_text(TARIFF_CSV)
     with database.session() as session:
-        service.load_tariff(db_session=session, data=read_clearway(path, valid_from=date(2026, 1, 1)), name="t",
-                            source_format="clearway", source=str(path), valid_from=date(2026, 1, 1))
+        service.load_tariff(
+            db_session=session,
+            data=read_clearway(path, valid_from=date(2026, 1, 1)),
+            name="t",
+            source_format="clearway",
+            source=str(path),
+            valid_from=date(2026, 1, 1),
+        )
         service.load_rates(db_session=session, records=read_rates_csv(RATES_CSV))
         session.commit()
-    body = {"currency": "EUR", "incoterm": "CIF", "acceptance_date": "2026-02-01",
-            "goods_items": [{"commodity_code": "8703.80.00", "origin_country": "DE", "item_price": "40000"}]}
+    body = {
+        "currency": "EUR",
+        "incoterm": "CIF",
+        "acceptance_date": "2026-02-01",
+        "goods_items": [{"commodity_code": "8703.80.00", "origin_country": "DE", "item_price": "40000"}],
+    }
     assert client.post("/api/v1/tariff/calculate", json=body).status_code == 401
     headers = people.headers(people.create("declarant"))
     response = client.post("/api/v1/tariff/calculate", json=body, headers=headers)

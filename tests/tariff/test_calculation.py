@@ -15,9 +15,15 @@ from .conftest import ON
 
 
 def decl(*items, currency="USD", incoterm="CIF", freight="0", insurance="0", on=ON, invoice_amount=None):
-    return DeclarationInput(currency=currency, incoterm=incoterm, acceptance_date=on, goods_items=tuple(items),
-                            freight=D(freight), insurance=D(insurance),
-                            invoice_amount=None if invoice_amount is None else D(invoice_amount))
+    return DeclarationInput(
+        currency=currency,
+        incoterm=incoterm,
+        acceptance_date=on,
+        goods_items=tuple(items),
+        freight=D(freight),
+        insurance=D(insurance),
+        invoice_amount=None if invoice_amount is None else D(invoice_amount),
+    )
 
 
 def item(code, price, origin="CN", **kw):
@@ -46,8 +52,9 @@ def test_compound_duty(make_calculator):
 
 def test_specific_duty_with_unit_conversion(make_calculator):
     # 1,200 bottles of 750 ml declared as 900,000 ml = 900 l; 6.3¢/liter -> 56.70
-    a = make_calculator().assess(decl(item("22042150", "3000.00", supplementary_quantity=D("900000"),
-                                           supplementary_unit="ml")))
+    a = make_calculator().assess(
+        decl(item("22042150", "3000.00", supplementary_quantity=D("900000"), supplementary_unit="ml"))
+    )
     assert line(a, "duty").amount == D("56.70")
     # excise 1.07 USD/l * 900 = 963.00; VAT 5% (the tariff's VAT measure) on 3000 + 56.70 = 152.835 -> 152.84
     assert line(a, "excise").amount == D("963.00")
@@ -57,14 +64,16 @@ def test_specific_duty_with_unit_conversion(make_calculator):
 
 def test_excise_in_vat_base_when_configured(make_calculator):
     a = make_calculator(vat_base_includes_excise=True).assess(
-        decl(item("22042150", "3000.00", supplementary_quantity=D("900"), supplementary_unit="l")))
+        decl(item("22042150", "3000.00", supplementary_quantity=D("900"), supplementary_unit="l"))
+    )
     assert line(a, "vat").base == D("4019.70")  # 3000 + 56.70 + 963.00
 
 
 def test_dozen_pairs_conversion(make_calculator):
     # 60 pairs = 5 doz. pr.: 5 * 1.20 = 6.00; 5% * 200 = 10.00 -> 16.00
-    a = make_calculator().assess(decl(item("42032910", "200", supplementary_quantity=D("60"),
-                                           supplementary_unit="prs.")))
+    a = make_calculator().assess(
+        decl(item("42032910", "200", supplementary_quantity=D("60"), supplementary_unit="prs."))
+    )
     assert line(a, "duty").amount == D("16.00")
 
 
@@ -109,11 +118,13 @@ def test_preference_refused_programme_lapsed(make_calculator):
 
 
 def test_preference_programme_named_must_match(make_calculator):
-    a = make_calculator().assess(decl(item("02011050", "1000", origin="MX", preference_claimed=True,
-                                           preference_programme="KR")))
+    a = make_calculator().assess(
+        decl(item("02011050", "1000", origin="MX", preference_claimed=True, preference_programme="KR"))
+    )
     assert a.items[0].preference.startswith("refused")
-    a = make_calculator().assess(decl(item("02011050", "1000", origin="MX", preference_claimed=True,
-                                           preference_programme="S")))
+    a = make_calculator().assess(
+        decl(item("02011050", "1000", origin="MX", preference_claimed=True, preference_programme="S"))
+    )
     assert a.items[0].preference.startswith("granted: S (USMCA)")
 
 
@@ -147,8 +158,15 @@ def test_missing_exchange_rate_is_an_error(make_calculator):
 
 
 def test_fob_invoice_on_cif_basis_adds_freight_and_insurance_apportioned_by_value(make_calculator):
-    a = make_calculator().assess(decl(item("02011050", "750"), item("04069012", "250", net_mass_kg=D("10")),
-                                      incoterm="FOB", freight="100", insurance="20"))
+    a = make_calculator().assess(
+        decl(
+            item("02011050", "750"),
+            item("04069012", "250", net_mass_kg=D("10")),
+            incoterm="FOB",
+            freight="100",
+            insurance="20",
+        )
+    )
     # 120 apportioned 3:1 -> 90 and 30
     assert [i.customs_value for i in a.items] == [D("840.00"), D("280.00")]
     assert a.customs_value == D("1120.00")
@@ -163,10 +181,12 @@ def test_cif_invoice_on_cif_basis_adds_nothing_and_cfr_adds_insurance(make_calcu
 
 def test_fob_basis_deducts_transport_included_in_a_cif_price(make_calculator):
     calc = make_calculator(valuation_basis="FOB")
-    assert calc.assess(decl(item("02011050", "1000"), incoterm="CIF", freight="100",
-                            insurance="20")).customs_value == D("880.00")
-    assert calc.assess(decl(item("02011050", "1000"), incoterm="FOB", freight="100",
-                            insurance="20")).customs_value == D("1000.00")
+    assert calc.assess(
+        decl(item("02011050", "1000"), incoterm="CIF", freight="100", insurance="20")
+    ).customs_value == D("880.00")
+    assert calc.assess(
+        decl(item("02011050", "1000"), incoterm="FOB", freight="100", insurance="20")
+    ).customs_value == D("1000.00")
     with pytest.raises(InvalidInput, match="exceed"):
         calc.assess(decl(item("02011050", "10"), incoterm="CIF", freight="100"))
 
@@ -220,8 +240,9 @@ def test_unknown_incoterm(make_calculator):
 
 def test_batch_path_matches_single(make_calculator):
     calc = make_calculator(vat_rate=D("7"))
-    declarations = [decl(item("02011050", str(100 + n)), item("04069012", "50", net_mass_kg=D(n + 1)))
-                    for n in range(20)]
+    declarations = [
+        decl(item("02011050", str(100 + n)), item("04069012", "50", net_mass_kg=D(n + 1))) for n in range(20)
+    ]
     assert calc.assess_many(declarations) == [calc.assess(d) for d in declarations]
 
 
@@ -233,11 +254,23 @@ def test_declaration_document_view_and_freight_in_another_currency(make_calculat
         "freight": {"currency": "USD", "amount": "120.00"},
         "incoterm": "fob",
         "goods_items": [
-            {"sequence": 1, "hs_code": "0201105010", "country_of_origin": "kr", "preference_code": "KR",
-             "net_mass_kg": "100.000", "item_price": "750.00"},
-            {"sequence": 2, "hs_code": "04069012", "country_of_origin": "FR", "preference_code": "100",
-             "net_mass_kg": "10.000", "item_price": "250.00",
-             "supplementary_quantity": {"quantity": "10", "unit": "kg"}},
+            {
+                "sequence": 1,
+                "hs_code": "0201105010",
+                "country_of_origin": "kr",
+                "preference_code": "KR",
+                "net_mass_kg": "100.000",
+                "item_price": "750.00",
+            },
+            {
+                "sequence": 2,
+                "hs_code": "04069012",
+                "country_of_origin": "FR",
+                "preference_code": "100",
+                "net_mass_kg": "10.000",
+                "item_price": "250.00",
+                "supplementary_quantity": {"quantity": "10", "unit": "kg"},
+            },
         ],
     }
     view = declaration_input(document, acceptance_date=ON)

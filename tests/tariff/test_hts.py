@@ -43,7 +43,8 @@ def test_report_counts_and_parsed_share(hts):
 def test_full_descriptions_follow_the_indent(hts):
     lines = {line.code: line for line in hts.lines}
     assert lines["0101210010"].description == (
-        "Live horses, asses, mules and hinnies: › Horses: › Purebred breeding animals › Males")
+        "Live horses, asses, mules and hinnies: › Horses: › Purebred breeding animals › Males"
+    )
     assert lines["0201105010"].units == "kg"
 
 
@@ -51,7 +52,9 @@ def test_split_special():
     assert split_special("Free (A,AU,BH, CL) 3.2% (JP)") == [("Free", ("A", "AU", "BH", "CL")), ("3.2%", ("JP",))]
     assert split_special("77.2¢/liter (S+)") == [("77.2¢/liter", ("S+",))]
     assert split_special("Free (A, AU)The rate applicable to the natural juice in heading 2009 (A*,D)")[1] == (
-        "The rate applicable to the natural juice in heading 2009", ("A*", "D"))
+        "The rate applicable to the natural juice in heading 2009",
+        ("A*", "D"),
+    )
 
 
 def test_ten_digit_line_inherits_rate_of_its_eight_digit_parent(hts_index):
@@ -67,8 +70,18 @@ def test_hts_beef_from_korea_free_with_claim(hts_index):
     calc = Calculator(tariff=hts_index, rates=RateTable("USD"), policy=CalculationPolicy())
 
     def duty(origin, claimed):
-        a = calc.assess(DeclarationInput("USD", "CIF", ON, (GoodsItemInput(
-            "0201.10.50.10", origin, D("10000"), net_mass_kg=D("1000"), preference_claimed=claimed),)))
+        a = calc.assess(
+            DeclarationInput(
+                "USD",
+                "CIF",
+                ON,
+                (
+                    GoodsItemInput(
+                        "0201.10.50.10", origin, D("10000"), net_mass_kg=D("1000"), preference_claimed=claimed
+                    ),
+                ),
+            )
+        )
         return a.items[0].tax_lines[0].amount, a.items[0].preference
 
     assert duty("KR", True) == (D("0.00"), "granted: KR (US-Korea FTA (KORUS))")
@@ -82,10 +95,12 @@ def test_hts_compound_cheese_rate(hts_index):
     # 0406.10.08.00 prints its own rate ($1.509/kg); there is no 8-digit row 0406.10.08
     with pytest.raises(TariffLineNotFound, match=r"0406\.10\.08\.00"):
         hts_index.resolve("0406.10.08", ON)
-    a = calc.assess(DeclarationInput("USD", "CIF", ON, (GoodsItemInput("0406.10.08.00", "FR", D("1000"),
-                                                                       net_mass_kg=D("100")),)))
+    a = calc.assess(
+        DeclarationInput("USD", "CIF", ON, (GoodsItemInput("0406.10.08.00", "FR", D("1000"), net_mass_kg=D("100")),))
+    )
     assert a.items[0].tax_lines[0].amount == D("150.90")
     # compound: $1.035/kg + 14.9% on 1,000 USD and 100 kg = 103.50 + 149.00
-    b = calc.assess(DeclarationInput("USD", "CIF", ON, (GoodsItemInput("1901.10.36.00", "FR", D("1000"),
-                                                                       net_mass_kg=D("100")),)))
+    b = calc.assess(
+        DeclarationInput("USD", "CIF", ON, (GoodsItemInput("1901.10.36.00", "FR", D("1000"), net_mass_kg=D("100")),))
+    )
     assert b.items[0].tax_lines[0].amount == D("252.50")

@@ -14,8 +14,9 @@ from clearway.tariff.index import TariffIndex
 from .conftest import RECORDS
 
 INDEX = TariffIndex(RECORDS)
-RATES = RateTable("USD", [RateRecord("EUR", date(2026, 1, 1), D("1.1650")),
-                          RateRecord("JPY", date(2026, 1, 1), D("0.00642"))])
+RATES = RateTable(
+    "USD", [RateRecord("EUR", date(2026, 1, 1), D("1.1650")), RateRecord("JPY", date(2026, 1, 1), D("0.00642"))]
+)
 CODES = ["0201.10.50.10", "04069012", "22042150", "42032910", "61091000"]
 money = st.decimals(min_value=D("0"), max_value=D("1000000"), places=2, allow_nan=False, allow_infinity=False)
 positive = st.decimals(min_value=D("0.001"), max_value=D("100000"), places=3, allow_nan=False, allow_infinity=False)
@@ -97,8 +98,11 @@ def test_same_declaration_same_tax(policy, declaration):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.decimals(min_value=D("0"), max_value=D("999"), places=3), st.sampled_from(["¢/kg", "$/kg", "%"]),
-       st.decimals(min_value=D("0"), max_value=D("99"), places=1))
+@given(
+    st.decimals(min_value=D("0"), max_value=D("999"), places=3),
+    st.sampled_from(["¢/kg", "$/kg", "%"]),
+    st.decimals(min_value=D("0"), max_value=D("99"), places=1),
+)
 def test_printed_rates_round_trip_and_never_negative(amount, form, extra):
     text = {"¢/kg": f"{amount}¢/kg + {extra}%", "$/kg": f"${amount}/kg", "%": f"{amount}%"}[form]
     expr = parse_duty(text)

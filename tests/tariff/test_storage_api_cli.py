@@ -37,8 +37,14 @@ def loaded(db, tmp_path):
     path.write_text(TARIFF_CSV)
     data = read_clearway(path, valid_from=date(2026, 1, 1))
     with db.session() as session:
-        service.load_tariff(db_session=session, data=data, name="test", source_format="clearway", source=str(path),
-                            valid_from=date(2026, 1, 1))
+        service.load_tariff(
+            db_session=session,
+            data=data,
+            name="test",
+            source_format="clearway",
+            source=str(path),
+            valid_from=date(2026, 1, 1),
+        )
         service.load_rates(db_session=session, records=read_rates_csv(RATES_CSV))
         session.commit()
     return db
@@ -55,12 +61,21 @@ def test_show_line_by_date(loaded):
 
 def test_reload_keeps_history_and_newest_version_wins(loaded, tmp_path):
     path = tmp_path / "v2.json"
-    path.write_text('{"measures": [{"code": "8703.80.00", "measure_type": "third_country", "duty": "7%",'
-                    ' "valid_from": "2026-03-01"},'
-                    ' {"code": "2204.21.50", "measure_type": "vat", "duty": "5%", "valid_from": "2026-03-01"}]}')
+    path.write_text(
+        '{"measures": [{"code": "8703.80.00", "measure_type": "third_country", "duty": "7%",'
+        ' "valid_from": "2026-03-01"},'
+        ' {"code": "2204.21.50", "measure_type": "vat", "duty": "5%", "valid_from": "2026-03-01"}]}'
+    )
     with loaded.session() as session:
-        service.load_tariff(db_session=session, data=read_clearway(path, valid_from=date(2026, 3, 1)), name="v2",
-                            source_format="clearway", source=str(path), valid_from=date(2026, 3, 1), replace=False)
+        service.load_tariff(
+            db_session=session,
+            data=read_clearway(path, valid_from=date(2026, 3, 1)),
+            name="v2",
+            source_format="clearway",
+            source=str(path),
+            valid_from=date(2026, 3, 1),
+            replace=False,
+        )
         session.commit()
     with loaded.session() as session:
         assert len(service.versions(db_session=session)) == 2
@@ -75,8 +90,14 @@ def test_full_reload_ends_codes_it_drops(loaded, tmp_path):
     path = tmp_path / "v2.csv"
     path.write_text("code,measure_type,duty\n8703.80.00,third_country,8%\n")
     with loaded.session() as session:
-        service.load_tariff(db_session=session, data=read_clearway(path, valid_from=date(2026, 5, 1)), name="v2",
-                            source_format="clearway", source=str(path), valid_from=date(2026, 5, 1))
+        service.load_tariff(
+            db_session=session,
+            data=read_clearway(path, valid_from=date(2026, 5, 1)),
+            name="v2",
+            source_format="clearway",
+            source=str(path),
+            valid_from=date(2026, 5, 1),
+        )
         session.commit()
     with loaded.session() as session:
         index = service.tariff_index(db_session=session)
@@ -91,8 +112,12 @@ def test_full_reload_ends_codes_it_drops(loaded, tmp_path):
 
 def test_rates_upsert(loaded):
     with loaded.session() as session:
-        result = service.load_rates(db_session=session, records=read_rates_csv(
-            "currency,valid_from,rate_per_unit\nEUR,2026-01-01,1.11\nEUR,2026-07-01,1.20\nGBP,2026-01-01,1.3\n"))
+        result = service.load_rates(
+            db_session=session,
+            records=read_rates_csv(
+                "currency,valid_from,rate_per_unit\nEUR,2026-01-01,1.11\nEUR,2026-07-01,1.20\nGBP,2026-01-01,1.3\n"
+            ),
+        )
         session.commit()
         assert (result.inserted, result.updated, result.unchanged) == (1, 1, 1)
         table = service.rate_table(db_session=session, national_currency="USD")
@@ -117,6 +142,7 @@ def test_bad_tariff_row_is_rejected_with_position(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------------------- API
+
 
 @pytest.fixture
 def client(loaded):
@@ -145,12 +171,27 @@ def client(loaded):
 
 def test_api_calculate_landed_cost(client):
     body = {
-        "currency": "EUR", "incoterm": "FOB", "acceptance_date": "2026-07-02", "freight": "50", "insurance": "10",
+        "currency": "EUR",
+        "incoterm": "FOB",
+        "acceptance_date": "2026-07-02",
+        "freight": "50",
+        "insurance": "10",
         "goods_items": [
-            {"commodity_code": "2204.21.50", "origin_country": "FR", "item_price": "540",
-             "supplementary_quantity": "900", "supplementary_unit": "l"},
-            {"commodity_code": "2204.21.50", "origin_country": "CL", "item_price": "60",
-             "supplementary_quantity": "100", "supplementary_unit": "l", "preference_claimed": True},
+            {
+                "commodity_code": "2204.21.50",
+                "origin_country": "FR",
+                "item_price": "540",
+                "supplementary_quantity": "900",
+                "supplementary_unit": "l",
+            },
+            {
+                "commodity_code": "2204.21.50",
+                "origin_country": "CL",
+                "item_price": "60",
+                "supplementary_quantity": "100",
+                "supplementary_unit": "l",
+                "preference_claimed": True,
+            },
         ],
     }
     response = client.post("/api/v1/tariff/calculate", json=body)
@@ -169,9 +210,20 @@ def test_api_calculate_landed_cost(client):
 
 
 def test_api_missing_rate_and_bad_body(client):
-    body = {"currency": "GBP", "incoterm": "CIF", "acceptance_date": "2026-07-02",
-            "goods_items": [{"commodity_code": "2204.21.50", "origin_country": "FR", "item_price": "1",
-                             "supplementary_quantity": "1", "supplementary_unit": "l"}]}
+    body = {
+        "currency": "GBP",
+        "incoterm": "CIF",
+        "acceptance_date": "2026-07-02",
+        "goods_items": [
+            {
+                "commodity_code": "2204.21.50",
+                "origin_country": "FR",
+                "item_price": "1",
+                "supplementary_quantity": "1",
+                "supplementary_unit": "l",
+            }
+        ],
+    }
     response = client.post("/api/v1/tariff/calculate", json=body)
     assert response.status_code == 422 and "GBP" in response.json()["detail"]
     bad = {**body, "currency": "XYZ", "goods_items": [{**body["goods_items"][0], "origin_country": "ZZ"}]}
@@ -186,6 +238,7 @@ def test_api_show_code_on_date(client):
 
 
 # ------------------------------------------------------------------------------------------------------------- CLI
+
 
 @pytest.fixture
 def cli_env(db, monkeypatch):

@@ -43,8 +43,9 @@ def test_quantity_prefers_supplementary_then_net_mass():
 
 def test_missing_or_incompatible_quantity():
     with pytest.raises(MissingQuantity) as caught:
-        quantity_in(UNITS["liter"], net_mass_kg=D("10"), quantity=D("3"), quantity_unit=UNITS["each"],
-                    field="goods_items[2]")
+        quantity_in(
+            UNITS["liter"], net_mass_kg=D("10"), quantity=D("3"), quantity_unit=UNITS["each"], field="goods_items[2]"
+        )
     assert caught.value.errors[0]["field"] == "goods_items[2].supplementary_quantity"
     with pytest.raises(MissingQuantity):
         convert(D("1"), UNITS["pf. liter"], UNITS["liter"])  # proof litres need the alcohol strength

@@ -59,32 +59,43 @@ def suggest(
     except ClearwayError as exc:
         raise _fail(exc) from None
     if as_json:
-        print(json.dumps({
-            "description": result.description,
-            "model_version": result.model_version,
-            "suggestions": [
-                {"hs_code": s.hs_code, "confidence": s.confidence,
-                 "chapter": {"code": s.chapter.code, "description": s.chapter.description},
-                 "heading": {"code": s.heading.code, "description": s.heading.description},
-                 "subheading": {"code": s.subheading.code, "description": s.subheading.description},
-                 "why": list(s.why)}
-                for s in result.suggestions
-            ],
-        }, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "description": result.description,
+                    "model_version": result.model_version,
+                    "suggestions": [
+                        {
+                            "hs_code": s.hs_code,
+                            "confidence": s.confidence,
+                            "chapter": {"code": s.chapter.code, "description": s.chapter.description},
+                            "heading": {"code": s.heading.code, "description": s.heading.description},
+                            "subheading": {"code": s.subheading.code, "description": s.subheading.description},
+                            "why": list(s.why),
+                        }
+                        for s in result.suggestions
+                    ],
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     if not result.suggestions:
         console.print("No suggestion: the description has no word the model knows.")
         return
-    table = Table(title=f"HS 2022 suggestions for '{result.description}' (model {result.model_version})",
-                  show_lines=True)
+    table = Table(
+        title=f"HS 2022 suggestions for '{result.description}' (model {result.model_version})", show_lines=True
+    )
     table.add_column("#", justify="right")
     table.add_column("HS code")
     table.add_column("confidence", justify="right")
     table.add_column("chapter / heading / subheading")
     table.add_column("why")
     for rank, s in enumerate(result.suggestions, start=1):
-        texts = (f"{s.chapter.code} {s.chapter.description}\n{s.heading.code} {s.heading.description}\n"
-                 f"{s.hs_code[:4]}.{s.hs_code[4:]} {s.subheading.description}")
+        texts = (
+            f"{s.chapter.code} {s.chapter.description}\n{s.heading.code} {s.heading.description}\n"
+            f"{s.hs_code[:4]}.{s.hs_code[4:]} {s.subheading.description}"
+        )
         table.add_row(str(rank), f"{s.hs_code[:4]}.{s.hs_code[4:]}", f"{s.confidence:.0%}", texts, "\n".join(s.why))
     console.print(table)
 
@@ -108,14 +119,21 @@ def train(
         examples = read_labelled_csv(data, field="--data") if data else shipped_examples()
         extra = read_labelled_csv(corrections, field="--corrections") if corrections else []
         with err_console.status("training") as status:
-            version = service.train(examples, corrections=extra, evaluate=evaluate, activate=activate,
-                                    progress=lambda message: status.update(message))
+            version = service.train(
+                examples,
+                corrections=extra,
+                evaluate=evaluate,
+                activate=activate,
+                progress=lambda message: status.update(message),
+            )
     except ClearwayError as exc:
         raise _fail(exc) from None
     meta = version.metadata
-    console.print(f"Trained classification model {version.version} on {meta['examples']} examples "
-                  f"({meta['corrections']} corrections), data fingerprint {meta['data_fingerprint']}; "
-                  f"{'now active' if version.active else 'not activated'}. Saved in {version.path}.")
+    console.print(
+        f"Trained classification model {version.version} on {meta['examples']} examples "
+        f"({meta['corrections']} corrections), data fingerprint {meta['data_fingerprint']}; "
+        f"{'now active' if version.active else 'not activated'}. Saved in {version.path}."
+    )
     if meta.get("evaluation"):
         figures = ", ".join(f"{k} {v:.1%}" for k, v in meta["evaluation"].items() if k.startswith("hs"))
         console.print(f"Holdout figures: {figures}.")
@@ -139,8 +157,14 @@ def evaluate(
         descriptions, codes = read_descriptions_csv(test_file, field="--test")
     except ClearwayError as exc:
         raise _fail(exc) from None
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, transient=as_json) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=as_json,
+    ) as progress:
         task = progress.add_task(f"training on {len(train_rows)} rows", total=None)
         started = {"done": False}
 
@@ -153,8 +177,9 @@ def evaluate(
         def stage(message: str) -> None:
             progress.update(task, description=f"training on {len(train_rows)} rows: {message}")
 
-        result = evaluate_split(train=train_rows, test_descriptions=descriptions, test_codes=codes, progress=step,
-                                stage=stage)
+        result = evaluate_split(
+            train=train_rows, test_descriptions=descriptions, test_codes=codes, progress=step, stage=stage
+        )
     if predictions_out:
         predictions_out.parent.mkdir(parents=True, exist_ok=True)
         with predictions_out.open("w", encoding="utf-8", newline="") as fh:
@@ -190,9 +215,11 @@ def prepare() -> None:
                 err_console.print(f"[{time.perf_counter() - started:5.0f} s] {text}", highlight=False)
 
         model = ClassifierRegistry().load_active(progress=progress)
-    console.print(f"HS classification assistant ready: model {model.metadata.get('version') or 'unversioned'}, "
-                  f"{len(model.classes):,} subheadings, {model.metadata.get('examples', '?')} examples "
-                  f"({time.perf_counter() - started:.0f} s).")
+    console.print(
+        f"HS classification assistant ready: model {model.metadata.get('version') or 'unversioned'}, "
+        f"{len(model.classes):,} subheadings, {model.metadata.get('examples', '?')} examples "
+        f"({time.perf_counter() - started:.0f} s)."
+    )
 
 
 @app.command()
@@ -207,8 +234,10 @@ def versions() -> None:
     for v in found:
         figures = v.metadata.get("evaluation") or {}
         top1 = figures.get("hs6_top1")
-        console.print(f"{v.version}{' (active)' if v.active else ''}  created {v.metadata.get('created_at')}  "
-                      f"examples {v.metadata.get('examples')}  hs6_top1 {top1 if top1 is not None else '-'}")
+        console.print(
+            f"{v.version}{' (active)' if v.active else ''}  created {v.metadata.get('created_at')}  "
+            f"examples {v.metadata.get('examples')}  hs6_top1 {top1 if top1 is not None else '-'}"
+        )
 
 
 @app.command()

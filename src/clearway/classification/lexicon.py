@@ -28,8 +28,16 @@ LEXICON_FILE = REFERENCE_DIR / "wordnet" / "noun-expansions.tsv.gz"
 MIN_DEPTH = 5
 HYPERNYM_LEVELS = 2
 # Regular English plurals, longest first (WordNet's morphy rules for nouns).
-_PLURALS = (("ches", "ch"), ("shes", "sh"), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("men", "man"), ("ies", "y"),
-            ("s", ""))
+_PLURALS = (
+    ("ches", "ch"),
+    ("shes", "sh"),
+    ("ses", "s"),
+    ("xes", "x"),
+    ("zes", "z"),
+    ("men", "man"),
+    ("ies", "y"),
+    ("s", ""),
+)
 _LONGEST_PHRASE = 3
 
 
@@ -130,8 +138,7 @@ def load_lexicon(path: Path = LEXICON_FILE) -> Lexicon:
     return Lexicon(nouns=nouns, plurals=plurals)
 
 
-def build_lexicon(wordnet_dir: Path, out: Path = LEXICON_FILE, *,
-                  progress: Callable[[str], None] | None = None) -> int:
+def build_lexicon(wordnet_dir: Path, out: Path = LEXICON_FILE, *, progress: Callable[[str], None] | None = None) -> int:
     """Writes the lexicon file from WordNet 3.0's `data.noun`, `index.noun` and `noun.exc`; returns the nouns
     written."""
     say = progress or (lambda message: None)

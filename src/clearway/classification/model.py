@@ -199,13 +199,51 @@ class _HeadingModel:
 
 
 # The ranker's features, in order: the evidence columns, then what is computed per candidate list.
-EVIDENCE = ("ex6", "ex4", "ex2", "ref6", "ref4", "ref2", "chapter_model", "votes", "lexical",
-            "sem_ex6", "sem_ex4", "sem_ex2", "sem_ref6", "sem_ref4", "sem_ref2", "knn6", "knn4", "candidate",
-            "lexicon_ref6", "lexicon_ref4", "lexicon_ref2", "lexicon_ex6", "lexicon_ex4", "lexicon_found",
-            "heading_model4", "heading_model2")
-CANDIDATE_FEATURES = ("examples6", "examples4", "examples2", "position", "gap", "heading_agreement",
-                      "chapter_agreement", "query_words", "word_coverage", "residual_other", "residual_nec",
-                      "own_words", "own_coverage", "own_meaning", "own_meaning_in_heading")
+EVIDENCE = (
+    "ex6",
+    "ex4",
+    "ex2",
+    "ref6",
+    "ref4",
+    "ref2",
+    "chapter_model",
+    "votes",
+    "lexical",
+    "sem_ex6",
+    "sem_ex4",
+    "sem_ex2",
+    "sem_ref6",
+    "sem_ref4",
+    "sem_ref2",
+    "knn6",
+    "knn4",
+    "candidate",
+    "lexicon_ref6",
+    "lexicon_ref4",
+    "lexicon_ref2",
+    "lexicon_ex6",
+    "lexicon_ex4",
+    "lexicon_found",
+    "heading_model4",
+    "heading_model2",
+)
+CANDIDATE_FEATURES = (
+    "examples6",
+    "examples4",
+    "examples2",
+    "position",
+    "gap",
+    "heading_agreement",
+    "chapter_agreement",
+    "query_words",
+    "word_coverage",
+    "residual_other",
+    "residual_nec",
+    "own_words",
+    "own_coverage",
+    "own_meaning",
+    "own_meaning_in_heading",
+)
 _NEIGHBOURS = 10  # examples nearest in meaning that vote (softmax-weighted) for their subheading and heading
 
 
@@ -220,9 +258,14 @@ def _tfidf(vectorizer: TfidfVectorizer, texts: Sequence[str]) -> sp.csr_matrix:
         columns += [j for j, _ in found]
         counts += [n for _, n in found]
         indptr.append(len(columns))
-    matrix = sp.csr_matrix(((1.0 + np.log(np.array(counts, dtype=np.float64))) * vectorizer.idf_[columns],
-                            np.array(columns, dtype=np.int32), np.array(indptr)),
-                           shape=(len(texts), len(vocabulary)))
+    matrix = sp.csr_matrix(
+        (
+            (1.0 + np.log(np.array(counts, dtype=np.float64))) * vectorizer.idf_[columns],
+            np.array(columns, dtype=np.int32),
+            np.array(indptr),
+        ),
+        shape=(len(texts), len(vocabulary)),
+    )
     return _unit_rows(matrix)
 
 
@@ -230,8 +273,9 @@ def _unit_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     """A float32 copy with each row scaled to unit length (rows of zeros stay zeros)."""
     out = matrix.astype(np.float32)  # a copy
     lengths = np.diff(out.indptr)
-    squares = np.bincount(np.repeat(np.arange(out.shape[0]), lengths), weights=out.data.astype(np.float64) ** 2,
-                          minlength=out.shape[0])
+    squares = np.bincount(
+        np.repeat(np.arange(out.shape[0]), lengths), weights=out.data.astype(np.float64) ** 2, minlength=out.shape[0]
+    )
     norms = np.sqrt(squares)
     out.data *= np.repeat(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0), lengths).astype(np.float32)
     return out
@@ -312,8 +356,10 @@ class HSClassifier:
         self._own_words = [_content_words(t) for t in own]
         self._own_matrix = self._vectorize([normalize(t) for t in own]).T.tocsr()
         self._own_vectors = None
-        self._residual = (np.array([t.startswith("other") for t in own], dtype=np.float32),
-                          np.array([("n.e.c" in t) or ("not elsewhere" in t) for t in own], dtype=np.float32))
+        self._residual = (
+            np.array([t.startswith("other") for t in own], dtype=np.float32),
+            np.array([("n.e.c" in t) or ("not elsewhere" in t) for t in own], dtype=np.float32),
+        )
 
         self._semantic_references = None
         self._query_encoder = None
@@ -361,8 +407,16 @@ class HSClassifier:
         self._use_examples(examples, ex_norm, example_vectors, np.arange(len(examples)))
         return self
 
-    def _tune(self, descriptions: list[str], labels: np.ndarray, prototypes: np.ndarray, rows: np.ndarray,
-              label: str, *, say: Callable[[str], None]) -> TunedEncoder:
+    def _tune(
+        self,
+        descriptions: list[str],
+        labels: np.ndarray,
+        prototypes: np.ndarray,
+        rows: np.ndarray,
+        label: str,
+        *,
+        say: Callable[[str], None],
+    ) -> TunedEncoder:
         """An encoder tuned on the given rows of the examples."""
         p = self.params
         total, done, shown = len(rows) * p.tune_epochs, [0], [-1]
@@ -375,17 +429,27 @@ class HSClassifier:
                 say(f"tuning the encoder on {label} ({len(rows):,} examples, {p.tune_epochs} passes): {percent}%")
 
         step(0)
-        return tune_encoder([descriptions[i] for i in rows], labels[rows], prototypes, epochs=p.tune_epochs,
-                            learning_rate=p.tune_learning_rate, batch_size=p.tune_batch, scale=p.tune_scale,
-                            max_length=p.tune_max_length, seed=p.seed, progress=step)
+        return tune_encoder(
+            [descriptions[i] for i in rows],
+            labels[rows],
+            prototypes,
+            epochs=p.tune_epochs,
+            learning_rate=p.tune_learning_rate,
+            batch_size=p.tune_batch,
+            scale=p.tune_scale,
+            max_length=p.tune_max_length,
+            seed=p.seed,
+            progress=step,
+        )
 
     def _use_examples(self, examples, normalized, vectors, rows: np.ndarray) -> None:
         """Builds everything learned from the examples, from the given rows of them only."""
         chosen = [examples[i] for i in rows]
         codes = [c for _, c in chosen]
         matrix = self._vectorize([normalized[i] for i in rows]) if len(rows) else None
-        self._examples = self._bank([d for d, _ in chosen], codes, matrix,
-                                    vectors[rows] if vectors is not None else None)
+        self._examples = self._bank(
+            [d for d, _ in chosen], codes, matrix, vectors[rows] if vectors is not None else None
+        )
         self._chapter_model = self._fit_chapter_model(matrix, codes)
         self._heading_model = self._fit_heading_model(vectors[rows] if vectors is not None else None, codes)
         counts = {}
@@ -410,8 +474,12 @@ class HSClassifier:
         known = heading_of_class >= 0
         chapter_of_heading = np.zeros((seen, int(self._groups[2].max()) + 1), dtype=np.float32)
         chapter_of_heading[heading_of_class[known], self._groups[2][known]] = 1.0
-        return _HeadingModel(classifier.coef_.T.astype(np.float32), classifier.intercept_.astype(np.float32),
-                             heading_of_class, chapter_of_heading)
+        return _HeadingModel(
+            classifier.coef_.T.astype(np.float32),
+            classifier.intercept_.astype(np.float32),
+            heading_of_class,
+            chapter_of_heading,
+        )
 
     def _fit_chapter_model(
         self, matrix: sp.csr_matrix | None, codes: list[str]
@@ -429,8 +497,14 @@ class HSClassifier:
         columns = np.array([pos.get(c[:2], -1) for c in self.classes], dtype=np.int64)
         return coef, intercept, columns
 
-    def _fit_ranker(self, examples, normalized, fold_of: np.ndarray,
-                    fold_vectors: Callable[[int], np.ndarray | None], say: Callable[[str], None]) -> None:
+    def _fit_ranker(
+        self,
+        examples,
+        normalized,
+        fold_of: np.ndarray,
+        fold_vectors: Callable[[int], np.ndarray | None],
+        say: Callable[[str], None],
+    ) -> None:
         """Trains the ranker on the examples, each fold scored with evidence built from the other folds only (and
         with the meaning given by an encoder that never saw the fold)."""
         p = self.params
@@ -441,8 +515,9 @@ class HSClassifier:
             held_out = np.flatnonzero(fold_of == fold)
             vectors = fold_vectors(fold)
             self._use_examples(examples, normalized, vectors, np.flatnonzero(fold_of != fold))
-            evidence = self._evidence([normalized[i] for i in held_out],
-                                      vectors[held_out] if vectors is not None else None)
+            evidence = self._evidence(
+                [normalized[i] for i in held_out], vectors[held_out] if vectors is not None else None
+            )
             candidates, matrix = self._candidates(evidence)
             for row, i in enumerate(held_out):
                 truth = self._class_pos[examples[i][1]]
@@ -458,8 +533,9 @@ class HSClassifier:
         if p.heading_weight:
             say(f"learning the ranker: fitting {bag} heading rankers")
             heading_y = np.concatenate(heading_labels)
-            self._heading_ranker = [self._fit_lambdarank(X, heading_y, groups, p.seed + 100 + member)
-                                    for member in range(bag)]
+            self._heading_ranker = [
+                self._fit_lambdarank(X, heading_y, groups, p.seed + 100 + member) for member in range(bag)
+            ]
         # The temperature that makes the first suggestion's confidence match how often it is right (out of fold).
         n, k = len(groups), X.shape[0] // len(groups)
         order, scores = self._final_order(X.reshape(n, k, X.shape[1]))
@@ -469,9 +545,18 @@ class HSClassifier:
     def _fit_lambdarank(self, X: np.ndarray, y: np.ndarray, groups: list[int], seed: int) -> lgb.Booster:
         p = self.params
         ranker = lgb.LGBMRanker(
-            objective="lambdarank", n_estimators=p.ranker_trees, learning_rate=p.ranker_learning_rate,
-            num_leaves=p.ranker_leaves, min_child_samples=20, subsample=0.8, subsample_freq=1,
-            colsample_bytree=0.8, lambdarank_truncation_level=10, random_state=seed, n_jobs=2, verbose=-1,
+            objective="lambdarank",
+            n_estimators=p.ranker_trees,
+            learning_rate=p.ranker_learning_rate,
+            num_leaves=p.ranker_leaves,
+            min_child_samples=20,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.8,
+            lambdarank_truncation_level=10,
+            random_state=seed,
+            n_jobs=2,
+            verbose=-1,
         )
         ranker.fit(X, y, group=groups)
         return ranker.booster_
@@ -481,8 +566,9 @@ class HSClassifier:
         both = sp.hstack([_tfidf(self._word, normalized), _tfidf(self._char, normalized)], format="csr")
         return _unit_rows(both)
 
-    def _bank(self, texts: list[str], codes: list[str], rows: sp.csr_matrix | None,
-              vectors: np.ndarray | None) -> _Bank:
+    def _bank(
+        self, texts: list[str], codes: list[str], rows: sp.csr_matrix | None, vectors: np.ndarray | None
+    ) -> _Bank:
         order = sorted(range(len(codes)), key=lambda i: codes[i])
         codes_sorted = [codes[i] for i in order]
         class_index = np.array([self._class_pos[c] for c in codes_sorted], dtype=np.int64)
@@ -560,9 +646,19 @@ class HSClassifier:
             candidate += p.semantic_weight * (columns["sem_ref6"] + columns["sem_ex6"] + 0.5 * columns["sem_ex4"])
         columns["candidate"] = candidate
         nouns, expansions, sim_lexicon_ref = self._lexicon_evidence(normalized, columns)
-        return _Evidence(normalized=normalized, columns=columns, sim_ex=sim_ex, sim_ref=sim_ref, sem_ex=sem_ex,
-                         sem_ref=sem_ref, queries=queries, vectors=vectors, nouns=nouns,
-                         expansions=expansions, sim_lexicon_ref=sim_lexicon_ref)
+        return _Evidence(
+            normalized=normalized,
+            columns=columns,
+            sim_ex=sim_ex,
+            sim_ref=sim_ref,
+            sem_ex=sem_ex,
+            sem_ref=sem_ref,
+            queries=queries,
+            vectors=vectors,
+            nouns=nouns,
+            expansions=expansions,
+            sim_lexicon_ref=sim_lexicon_ref,
+        )
 
     def _heading_model_evidence(self, n: int, vectors: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """The heading classifier's probability of each subheading's heading, and of its chapter (the sum over the
@@ -577,8 +673,9 @@ class HSClassifier:
         chapter = (probabilities @ classifier.chapter_of_heading)[:, self._groups[2]].astype(np.float32)
         return heading, chapter
 
-    def _lexicon_evidence(self, normalized: list[str], columns: dict[str, np.ndarray]
-                          ) -> tuple[list[list[Match]], list[str], np.ndarray]:
+    def _lexicon_evidence(
+        self, normalized: list[str], columns: dict[str, np.ndarray]
+    ) -> tuple[list[list[Match]], list[str], np.ndarray]:
         """Adds the word similarities of what WordNet says each description's nouns are (zeros where it knows none
         of them) to the columns; returns those nouns, their text and its similarities to the reference texts."""
         n, width = len(normalized), len(self.classes)
@@ -680,13 +777,13 @@ class HSClassifier:
         first = order[:, :r]
         top_features = np.take_along_axis(features, first[:, :, None], axis=1).reshape(n * r, f)
         mixed = scores[:, :r] + self.params.heading_weight * self._ranker_scores(
-            self._heading_ranker, top_features).reshape(n, r)
+            self._heading_ranker, top_features
+        ).reshape(n, r)
         within = np.argsort(-mixed, axis=1, kind="stable")
         mixed = np.take_along_axis(mixed, within, axis=1)
         # The rest keep the ranker's order, scored from just below the re-ordered first ones down.
         rest = mixed[:, -1:] + (scores[:, r:] - scores[:, r - 1 : r])
-        return (np.hstack([np.take_along_axis(first, within, axis=1), order[:, r:]]),
-                np.hstack([mixed, rest]))
+        return (np.hstack([np.take_along_axis(first, within, axis=1), order[:, r:]]), np.hstack([mixed, rest]))
 
     @staticmethod
     def _ranker_scores(rankers: list[lgb.Booster], features: np.ndarray) -> np.ndarray:
@@ -777,12 +874,17 @@ class HSClassifier:
         tariff_text = self._references.texts[best]
         # Only the nouns whose WordNet text shares a word with the tariff text it matched ("men" says nothing here).
         tariff_words = _content_words(tariff_text) - _STOP
-        said = "; ".join(_shortened(m.noun.sentence(m.words), 110) for m in evidence.nouns[0]
-                         if _content_words(m.noun.text) & tariff_words)
+        said = "; ".join(
+            _shortened(m.noun.sentence(m.words), 110)
+            for m in evidence.nouns[0]
+            if _content_words(m.noun.text) & tariff_words
+        )
         if not said:
             return []
-        return [f"WordNet: {said}; matched tariff text '{_shortened(tariff_text, 90, tail=True)}' "
-                f"({_format_code(code)}, similarity {evidence.sim_lexicon_ref[0, best]:.2f})"]
+        return [
+            f"WordNet: {said}; matched tariff text '{_shortened(tariff_text, 90, tail=True)}' "
+            f"({_format_code(code)}, similarity {evidence.sim_lexicon_ref[0, best]:.2f})"
+        ]
 
     @staticmethod
     def _best_text(bank: _Bank | None, sims: np.ndarray, j: int, floor: float) -> int | None:

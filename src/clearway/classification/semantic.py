@@ -112,14 +112,16 @@ class SentenceEncoder(_Encoder):
     def _build(self) -> _OnnxNetwork:
         from clearway.classification.registry import default_root  # the registry imports the model, which imports us
 
-        return _OnnxNetwork.load(default_root() / "onnx" / f"{MODEL_ID}-{GRAPH_FORMAT}.onnx", BASE_MAX_LENGTH,
-                                 _base_network)
+        return _OnnxNetwork.load(
+            default_root() / "onnx" / f"{MODEL_ID}-{GRAPH_FORMAT}.onnx", BASE_MAX_LENGTH, _base_network
+        )
 
     def _known(self) -> dict[str, np.ndarray]:
         return self._shipped_vectors()
 
-    def encode_cached(self, texts: Sequence[str], directory: Path | None,
-                      *, progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def encode_cached(
+        self, texts: Sequence[str], directory: Path | None, *, progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
         """As `encode`, remembering the whole batch on disk under `directory` (reference texts are stable)."""
         if directory is None:
             return self.encode(texts, progress=progress)
@@ -160,8 +162,9 @@ def get_encoder() -> SentenceEncoder:
     return _encoder
 
 
-def write_reference_embeddings(texts: Sequence[str], path: Path = SHIPPED_EMBEDDINGS,
-                               *, progress: Callable[[int], None] | None = None) -> int:
+def write_reference_embeddings(
+    texts: Sequence[str], path: Path = SHIPPED_EMBEDDINGS, *, progress: Callable[[int], None] | None = None
+) -> int:
     """Encodes reference texts and writes them as the shipped embeddings file; returns how many were written."""
     unique = sorted(set(texts))
     vectors = SentenceEncoder().encode(unique, progress=progress).astype(np.float16)
@@ -267,8 +270,10 @@ class _OnnxNetwork:
 
     def _tokens(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         encoded = self._tokenizer.encode_batch(list(texts))
-        return {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64)}
+        return {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+        }
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """One L2-normalised float32 row per text."""
@@ -306,10 +311,17 @@ def _export(model) -> bytes:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's notes on tracing, none of which apply to this network
         torch.onnx.export(
-            Pooled(), (sample["input_ids"], sample["attention_mask"]), graph,
-            input_names=["input_ids", "attention_mask"], output_names=["vectors"], opset_version=17,
-            dynamic_axes={"input_ids": {0: "texts", 1: "tokens"}, "attention_mask": {0: "texts", 1: "tokens"},
-                          "vectors": {0: "texts"}},
+            Pooled(),
+            (sample["input_ids"], sample["attention_mask"]),
+            graph,
+            input_names=["input_ids", "attention_mask"],
+            output_names=["vectors"],
+            opset_version=17,
+            dynamic_axes={
+                "input_ids": {0: "texts", 1: "tokens"},
+                "attention_mask": {0: "texts", 1: "tokens"},
+                "vectors": {0: "texts"},
+            },
             dynamo=False,
         )
     return graph.getvalue()
@@ -383,7 +395,9 @@ def tune_encoder(
                     progress(len(rows))
     finally:
         torch.set_num_threads(threads)
-    weights = {name: value.detach().numpy().astype(np.float16) for name, value in model.state_dict().items()
-               if name not in frozen and value.dtype.is_floating_point}
+    weights = {
+        name: value.detach().numpy().astype(np.float16)
+        for name, value in model.state_dict().items()
+        if name not in frozen and value.dtype.is_floating_point
+    }
     return TunedEncoder(weights, max_length=max_length)
-

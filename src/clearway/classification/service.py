@@ -123,7 +123,10 @@ def suggest(*, description: str, limit: int = 5, model: HSClassifier | None = No
 
 
 def check_declared_code(
-    description: str, hs_code: str, *, model: HSClassifier | None = None,
+    description: str,
+    hs_code: str,
+    *,
+    model: HSClassifier | None = None,
     min_confidence: float = MISCLASSIFICATION_CONFIDENCE,
 ) -> MisclassificationCheck | None:
     """See `_check`; with the process-wide model, answers are remembered: the same goods come back all the time."""
@@ -167,9 +170,7 @@ def _check(description: str, hs_code: str, model: HSClassifier, min_confidence: 
         f"does not fit the description '{text}': the classification assistant suggests "
         f"{best.hs_code[:4]}.{best.hs_code[4:]} ({nomenclature.text(best.hs_code[:4])}) "
         f"with {best.confidence:.0%} confidence ({chapter_confidence:.0%} for chapter {best.hs_code[:2]}); "
-        "other candidates: "
-        + ", ".join(f"{c[:4]}.{c[4:]}" for c in codes[1:])
-        + "."
+        "other candidates: " + ", ".join(f"{c[:4]}.{c[4:]}" for c in codes[1:]) + "."
     )
     return MisclassificationCheck(
         declared_code=declared, suggested_codes=codes, confidence=round(chapter_confidence, 4), message=message

@@ -45,13 +45,22 @@ _SYNONYMS = {
 
 
 # British and American spellings meet (the labelled data is British, the national tariff American).
-_SPELLING = [(re.compile(r"\bsulph"), "sulf"), (re.compile(r"\baluminium"), "aluminum"),
-             (re.compile(r"\b(colou?r)"), "color"), (re.compile(r"\bfibre"), "fiber"), (re.compile(r"\btyre"), "tire"),
-             (re.compile(r"\bjewellery"), "jewelry"), (re.compile(r"\bmoulds?\b"), "mold"),
-             (re.compile(r"\bgrey\b"), "gray"), (re.compile(r"\bcentre"), "center"), (re.compile(r"\blitre"), "liter"),
-             (re.compile(r"\bmetre"), "meter"), (re.compile(r"\bpyjama"), "pajama"),
-             # A T-shirt is not a shirt (6109 against 6205): one word, wherever it is written apart.
-             (re.compile(r"\bt (shirts?)\b"), r"t\1")]
+_SPELLING = [
+    (re.compile(r"\bsulph"), "sulf"),
+    (re.compile(r"\baluminium"), "aluminum"),
+    (re.compile(r"\b(colou?r)"), "color"),
+    (re.compile(r"\bfibre"), "fiber"),
+    (re.compile(r"\btyre"), "tire"),
+    (re.compile(r"\bjewellery"), "jewelry"),
+    (re.compile(r"\bmoulds?\b"), "mold"),
+    (re.compile(r"\bgrey\b"), "gray"),
+    (re.compile(r"\bcentre"), "center"),
+    (re.compile(r"\blitre"), "liter"),
+    (re.compile(r"\bmetre"), "meter"),
+    (re.compile(r"\bpyjama"), "pajama"),
+    # A T-shirt is not a shirt (6109 against 6205): one word, wherever it is written apart.
+    (re.compile(r"\bt (shirts?)\b"), r"t\1"),
+]
 
 
 def normalize(text: str) -> str:

@@ -29,8 +29,10 @@ def read_labelled_csv(path: Path, *, field: str = "file") -> list[tuple[str, str
         columns = set(reader.fieldnames or [])
         code_column = "code" if "code" in columns else "hs6" if "hs6" in columns else None
         if "description" not in columns or code_column is None:
-            raise InvalidInput(f"{path} needs the columns description and code",
-                               errors=[field_error(field, "columns description and code (or hs6) are required")])
+            raise InvalidInput(
+                f"{path} needs the columns description and code",
+                errors=[field_error(field, "columns description and code (or hs6) are required")],
+            )
         rows = []
         for number, row in enumerate(reader, start=2):
             description = (row.get("description") or "").strip()
@@ -38,8 +40,10 @@ def read_labelled_csv(path: Path, *, field: str = "file") -> list[tuple[str, str
             if not description:
                 continue
             if hs6_of(code) is None:
-                raise InvalidInput(f"{path} line {number}: {code!r} is not an HS code of at least 6 digits",
-                                   errors=[field_error(field, f"line {number}: code needs at least 6 digits")])
+                raise InvalidInput(
+                    f"{path} line {number}: {code!r} is not an HS code of at least 6 digits",
+                    errors=[field_error(field, f"line {number}: code needs at least 6 digits")],
+                )
             rows.append((description, code))
     return rows
 
@@ -52,8 +56,9 @@ def read_descriptions_csv(path: Path, *, field: str = "file") -> tuple[list[str]
         reader = csv.DictReader(fh)
         columns = set(reader.fieldnames or [])
         if "description" not in columns:
-            raise InvalidInput(f"{path} needs a description column",
-                               errors=[field_error(field, "no description column")])
+            raise InvalidInput(
+                f"{path} needs a description column", errors=[field_error(field, "no description column")]
+            )
         code_column = "code" if "code" in columns else "hs6" if "hs6" in columns else None
         rows = list(reader)
     descriptions = [(row.get("description") or "").strip() for row in rows]
@@ -71,12 +76,17 @@ def _merge(examples: Sequence[tuple[str, str]], corrections: Sequence[tuple[str,
     return list(merged.values())
 
 
-def fit(examples: Sequence[tuple[str, str]], *, params: Params | None = None,
-        progress: Callable[[str], None] | None = None) -> HSClassifier:
+def fit(
+    examples: Sequence[tuple[str, str]], *, params: Params | None = None, progress: Callable[[str], None] | None = None
+) -> HSClassifier:
     """Fits a classifier on (description, code) pairs plus the shipped nomenclature and national tariff texts."""
-    return HSClassifier(params).fit(_merge(examples, ()), nomenclature=load_nomenclature(),
-                                    tariff_lines=load_tariff_lines(), cache_dir=default_root() / "embeddings",
-                                    progress=progress)
+    return HSClassifier(params).fit(
+        _merge(examples, ()),
+        nomenclature=load_nomenclature(),
+        tariff_lines=load_tariff_lines(),
+        cache_dir=default_root() / "embeddings",
+        progress=progress,
+    )
 
 
 def holdout_figures(examples: Sequence[tuple[str, str]], *, params: Params | None = None) -> dict[str, float]:
@@ -136,11 +146,21 @@ def shipped_examples() -> list[tuple[str, str]]:
 
 def shipped_fingerprint() -> str:
     """Identifies the shipped files, parameters and model code the shipped model is built from."""
-    code = [file_digest(Path(__file__).with_name(name)) for name in ("model.py", "text.py", "reference.py",
-                                                                     "semantic.py", "lexicon.py", "abbreviations.py")]
-    return fingerprint([], file_digest(LABELED_FILE), file_digest(HS2022_FILE), file_digest(HTS_FILE),
-                       file_digest(SHIPPED_EMBEDDINGS), file_digest(LEXICON_FILE),
-                       repr(Params().to_dict()), f"format {MODEL_FORMAT}", *code)
+    code = [
+        file_digest(Path(__file__).with_name(name))
+        for name in ("model.py", "text.py", "reference.py", "semantic.py", "lexicon.py", "abbreviations.py")
+    ]
+    return fingerprint(
+        [],
+        file_digest(LABELED_FILE),
+        file_digest(HS2022_FILE),
+        file_digest(HTS_FILE),
+        file_digest(SHIPPED_EMBEDDINGS),
+        file_digest(LEXICON_FILE),
+        repr(Params().to_dict()),
+        f"format {MODEL_FORMAT}",
+        *code,
+    )
 
 
 def build_shipped_model(progress: Callable[[str], None] | None = None) -> HSClassifier:

@@ -318,8 +318,11 @@ class Calculator:
             duty_amount = self._evaluate(measure, value, quantity, money, sequence)
             if measure.expression is not None and not measure.expression._units:  # no quantity to report
                 record = measure.record
-                lines = [TaxLine("duty", value, record.duty_text, duty_amount, record.measure_id, measure.label,
-                                 None, None, None)]
+                lines = [
+                    TaxLine(
+                        "duty", value, record.duty_text, duty_amount, record.measure_id, measure.label, None, None, None
+                    )
+                ]
             else:
                 lines = [self._tax_line("duty", value, measure, duty_amount, quantity, None)]
         vat_base = value + duty_amount
@@ -508,17 +511,19 @@ def declaration_input(document: Mapping[str, object], *, acceptance_date: date) 
         claimed = bool(code) and code != "100"
         programme = code if claimed and not code.isdigit() else None
         quantity = raw.get("supplementary_quantity") or {}
-        items.append(GoodsItemInput(
-            commodity_code=str(raw["hs_code"]),
-            origin_country=str(raw["country_of_origin"]).upper(),
-            item_price=_decimal(raw["item_price"]),
-            net_mass_kg=_decimal(raw["net_mass_kg"]) if raw.get("net_mass_kg") is not None else None,
-            supplementary_quantity=_decimal(quantity["quantity"]) if quantity else None,
-            supplementary_unit=str(quantity["unit"]) if quantity else None,
-            preference_claimed=claimed,
-            preference_programme=programme,
-            sequence=int(raw.get("sequence") or position),
-        ))
+        items.append(
+            GoodsItemInput(
+                commodity_code=str(raw["hs_code"]),
+                origin_country=str(raw["country_of_origin"]).upper(),
+                item_price=_decimal(raw["item_price"]),
+                net_mass_kg=_decimal(raw["net_mass_kg"]) if raw.get("net_mass_kg") is not None else None,
+                supplementary_quantity=_decimal(quantity["quantity"]) if quantity else None,
+                supplementary_unit=str(quantity["unit"]) if quantity else None,
+                preference_claimed=claimed,
+                preference_programme=programme,
+                sequence=int(raw.get("sequence") or position),
+            )
+        )
     return DeclarationInput(
         currency=str(invoice.get("currency", "")).upper(),
         incoterm=str(document.get("incoterm", "")).upper(),

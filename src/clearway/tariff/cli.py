@@ -67,8 +67,9 @@ def load(
     demo: Annotated[bool, typer.Option("--demo", help="Load the shipped US HTS 2026 Rev. 4")] = False,
     valid_from: Annotated[str | None, typer.Option(help="Date the measures apply from (YYYY-MM-DD)")] = None,
     name: Annotated[str | None, typer.Option(help="Name of this tariff version")] = None,
-    partial: Annotated[bool, typer.Option("--partial", help="Add to the tariff in force instead of replacing it "
-                                                            "from --valid-from")] = False,
+    partial: Annotated[
+        bool, typer.Option("--partial", help="Add to the tariff in force instead of replacing it from --valid-from")
+    ] = False,
     show_unparsed: Annotated[int, typer.Option(help="How many unparsed rate texts to list")] = 100,
 ) -> None:
     """Loads a tariff as a new version and reports rows, lines and rate texts parsed / not parsed."""
@@ -114,8 +115,10 @@ def load(
     except ClearwayError as exc:
         raise _explain(exc) from None
     report = data.report
-    console.print(f"Loaded tariff version [bold]{version.id}[/] ({version.name}), in force from {start.isoformat()}"
-                  + (" (added to the tariff in force)." if partial else "; earlier versions end the day before."))
+    console.print(
+        f"Loaded tariff version [bold]{version.id}[/] ({version.name}), in force from {start.isoformat()}"
+        + (" (added to the tariff in force)." if partial else "; earlier versions end the day before.")
+    )
     console.print(f"  rows read: {report.rows_read:,}; tariff lines: {report.lines:,}; measures: {report.measures:,}")
     console.print(
         f"  rate texts: {report.texts_total:,}; parsed: {report.texts_parsed:,} ({report.parsed_share:.2%}); "

@@ -121,11 +121,7 @@ def _end_earlier_versions(db_session: Session, valid_from: date) -> None:
         .values(valid_to=day_before)
     )
     # Measures of earlier versions that would only start later are cancelled: their period becomes empty.
-    db_session.execute(
-        update(TariffMeasure)
-        .where(TariffMeasure.valid_from >= valid_from)
-        .values(valid_to=day_before)
-    )
+    db_session.execute(update(TariffMeasure).where(TariffMeasure.valid_from >= valid_from).values(valid_to=day_before))
 
 
 def versions(*, db_session: Session) -> list[TariffVersion]:
