@@ -25,7 +25,7 @@ from clearway.auth.models import User
 from clearway.auth.security import create_access_token
 from clearway.classification import registry as classification_registry
 from clearway.classification import training as classification_training
-from clearway.config import Settings
+from clearway.config import Settings, get_settings
 from clearway.db import Base, Database
 from clearway.nomenclature import service as nomenclature
 from clearway.schema import import_all_models, upgrade
@@ -144,6 +144,18 @@ def settings(database: Database, tmp_path: Path) -> Settings:
         environment="test",
         jobs_mode="inline",
     )
+
+
+@pytest.fixture
+def cli_env(database: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """The `clearway` commands of this test read `database` and `settings` (the process-wide settings reloaded)."""
+    monkeypatch.setenv("CLEARWAY_DATABASE_URL", database.url)
+    monkeypatch.setenv("CLEARWAY_VAR_DIR", str(settings.var_dir))
+    monkeypatch.setenv("CLEARWAY_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("CLEARWAY_ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    yield database
+    get_settings.cache_clear()
 
 
 @pytest.fixture

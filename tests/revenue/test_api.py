@@ -8,9 +8,8 @@ from decimal import Decimal as D
 import pytest
 
 from clearway.demo import sample_declaration
-from clearway.tariff import service as tariff
-from clearway.tariff.exchange import read_rates_csv
-from clearway.tariff.sources import read_clearway
+
+from ..tariff.loading import load_clearway_tariff
 
 # Valid from 2000 so the tests do not depend on today's date (acceptance is "now").
 TARIFF_CSV = """code,measure_type,duty,countries,programme,valid_from
@@ -32,17 +31,7 @@ TOTAL = D("1061.11")
 def tariff_loaded(database, tmp_path):
     path = tmp_path / "tariff.csv"
     path.write_text(TARIFF_CSV)
-    with database.session() as session:
-        tariff.load_tariff(
-            db_session=session,
-            data=read_clearway(path, valid_from=date(2000, 1, 1)),
-            name="test",
-            source_format="clearway",
-            source=str(path),
-            valid_from=date(2000, 1, 1),
-        )
-        tariff.load_rates(db_session=session, records=read_rates_csv(RATES_CSV))
-        session.commit()
+    load_clearway_tariff(database, path, valid_from=date(2000, 1, 1), rates_csv=RATES_CSV)
     return database
 
 

@@ -157,19 +157,6 @@ def test_office_policy_is_validated_and_hides_its_seed(client, people):
     assert body["effective"]["red_expected_pct"] == 3 and body["effective"]["seed"].startswith("sha256:")
 
 
-@pytest.fixture
-def cli_env(database, settings, monkeypatch, tmp_path):
-    from clearway.config import get_settings
-
-    monkeypatch.setenv("CLEARWAY_DATABASE_URL", database.url)
-    monkeypatch.setenv("CLEARWAY_VAR_DIR", str(settings.var_dir))
-    monkeypatch.setenv("CLEARWAY_SECRET_KEY", settings.secret_key)
-    monkeypatch.setenv("CLEARWAY_ENVIRONMENT", "test")
-    get_settings.cache_clear()
-    yield database
-    get_settings.cache_clear()
-
-
 def test_cli_profiles_lists_test_report_and_retrain(cli_env, client, people, tmp_path, tiny_kcs):
     from clearway.risk.cli import app
 

@@ -2,27 +2,14 @@
 
 from datetime import date
 
-from clearway.tariff import service
-from clearway.tariff.exchange import read_rates_csv
-from clearway.tariff.sources import read_clearway
-
+from .loading import load_clearway_tariff
 from .test_storage_api_cli import RATES_CSV, TARIFF_CSV
 
 
 def test_calculate_through_the_app(client, people, database, tmp_path):
     path = tmp_path / "tariff.csv"
     path.write_text(TARIFF_CSV)
-    with database.session() as session:
-        service.load_tariff(
-            db_session=session,
-            data=read_clearway(path, valid_from=date(2026, 1, 1)),
-            name="t",
-            source_format="clearway",
-            source=str(path),
-            valid_from=date(2026, 1, 1),
-        )
-        service.load_rates(db_session=session, records=read_rates_csv(RATES_CSV))
-        session.commit()
+    load_clearway_tariff(database, path, valid_from=date(2026, 1, 1), name="t", rates_csv=RATES_CSV)
     body = {
         "currency": "EUR",
         "incoterm": "CIF",

@@ -15,6 +15,8 @@ from clearway.tariff import service
 from clearway.tariff.exchange import read_rates_csv
 from clearway.tariff.sources import read_clearway
 
+from .loading import load_clearway_tariff
+
 TARIFF_CSV = """code,measure_type,duty,countries,programme,valid_from,valid_to,description,unit
 2204.21.50,third_country,6.3¢/liter,,,2026-01-01,,Wine in containers not over 2 liters,liter
 2204.21.50,excise,1.07 USD/liter,,,2026-01-01,,,
@@ -35,18 +37,7 @@ def db(database):
 def loaded(db, tmp_path):
     path = tmp_path / "tariff.csv"
     path.write_text(TARIFF_CSV)
-    data = read_clearway(path, valid_from=date(2026, 1, 1))
-    with db.session() as session:
-        service.load_tariff(
-            db_session=session,
-            data=data,
-            name="test",
-            source_format="clearway",
-            source=str(path),
-            valid_from=date(2026, 1, 1),
-        )
-        service.load_rates(db_session=session, records=read_rates_csv(RATES_CSV))
-        session.commit()
+    load_clearway_tariff(db, path, valid_from=date(2026, 1, 1), rates_csv=RATES_CSV)
     return db
 
 
@@ -66,17 +57,7 @@ def test_reload_keeps_history_and_newest_version_wins(loaded, tmp_path):
         ' "valid_from": "2026-03-01"},'
         ' {"code": "2204.21.50", "measure_type": "vat", "duty": "5%", "valid_from": "2026-03-01"}]}'
     )
-    with loaded.session() as session:
-        service.load_tariff(
-            db_session=session,
-            data=read_clearway(path, valid_from=date(2026, 3, 1)),
-            name="v2",
-            source_format="clearway",
-            source=str(path),
-            valid_from=date(2026, 3, 1),
-            replace=False,
-        )
-        session.commit()
+    load_clearway_tariff(loaded, path, valid_from=date(2026, 3, 1), name="v2", replace=False)
     with loaded.session() as session:
         assert len(service.versions(db_session=session)) == 2
         index = service.tariff_index(db_session=session)
@@ -89,16 +70,7 @@ def test_reload_keeps_history_and_newest_version_wins(loaded, tmp_path):
 def test_full_reload_ends_codes_it_drops(loaded, tmp_path):
     path = tmp_path / "v2.csv"
     path.write_text("code,measure_type,duty\n8703.80.00,third_country,8%\n")
-    with loaded.session() as session:
-        service.load_tariff(
-            db_session=session,
-            data=read_clearway(path, valid_from=date(2026, 5, 1)),
-            name="v2",
-            source_format="clearway",
-            source=str(path),
-            valid_from=date(2026, 5, 1),
-        )
-        session.commit()
+    load_clearway_tariff(loaded, path, valid_from=date(2026, 5, 1), name="v2")
     with loaded.session() as session:
         index = service.tariff_index(db_session=session)
         assert index.resolve("2204215000", date(2026, 4, 30)).third_country.record.duty_text == "6.3¢/liter"
@@ -238,16 +210,6 @@ def test_api_show_code_on_date(client):
 
 
 # ------------------------------------------------------------------------------------------------------------- CLI
-
-
-@pytest.fixture
-def cli_env(db, monkeypatch):
-    from clearway.config import get_settings
-
-    monkeypatch.setenv("CLEARWAY_DATABASE_URL", db.url)
-    get_settings.cache_clear()
-    yield db
-    get_settings.cache_clear()
 
 
 def test_cli_load_show_and_rates(cli_env, tmp_path, monkeypatch):
