@@ -7,7 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from clearway.errors import ClearwayError
+
+if TYPE_CHECKING:
+    from clearway.declarations.corrections import RecordedCorrection
 
 
 class SuggestByDefault(TyperGroup):
@@ -100,6 +103,32 @@ def suggest(
     console.print(table)
 
 
+def _recorded_corrections() -> list[RecordedCorrection]:
+    """The HS codes officers recorded in control results, read from the configured database."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from clearway.config import get_settings
+    from clearway.db import Database
+    from clearway.declarations.corrections import recorded_code_corrections
+
+    settings = get_settings()
+    db = Database(settings.database_url, settings=settings)
+    try:
+        with db.read_session() as session:
+            return recorded_code_corrections(session)
+    except SQLAlchemyError as exc:
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        err_console.print(
+            f"[red]error:[/red] cannot read officers' corrections from the database {where}: it is not reachable or "
+            f"not set up (run `clearway db upgrade`), or pass --no-recorded to train without them "
+            f"({type(exc.orig or exc).__name__})"
+        )
+        raise typer.Exit(code=2) from None
+    finally:
+        db.dispose()
+
+
 @app.command()
 def train(
     data: Annotated[
@@ -108,20 +137,31 @@ def train(
     corrections: Annotated[
         Path | None, typer.Option(help="Officers' corrections, a CSV with the same columns (they win over `data`).")
     ] = None,
+    recorded: Annotated[
+        bool,
+        typer.Option(help="Also learn the HS codes officers recorded in control results (read from the database)."),
+    ] = True,
     evaluate: Annotated[bool, typer.Option(help="Measure on a seeded 20% holdout first (saved in metadata).")] = True,
     activate: Annotated[bool, typer.Option(help="Make the new version the active one.")] = True,
 ) -> None:
-    """Trains a new classification model version from the labelled file plus corrections, and registers it."""
+    """Trains a new classification model version from the labelled file plus officers' corrections, and registers it.
+
+    Corrections are the codes officers recorded after documentary checks and inspections (from the database) and
+    those of a --corrections file; each replaces a labelled example with the same description."""
     from clearway.classification import service
     from clearway.classification.training import read_labelled_csv, shipped_examples
 
     try:
         examples = read_labelled_csv(data, field="--data") if data else shipped_examples()
-        extra = read_labelled_csv(corrections, field="--corrections") if corrections else []
+        from_file = read_labelled_csv(corrections, field="--corrections") if corrections else []
+    except ClearwayError as exc:
+        raise _fail(exc) from None
+    from_controls = [(r.description, r.correction.hs_code) for r in _recorded_corrections()] if recorded else []
+    try:
         with err_console.status("training") as status:
             version = service.train(
                 examples,
-                corrections=extra,
+                corrections=[*from_controls, *from_file],  # the file's rows win over the database's
                 evaluate=evaluate,
                 activate=activate,
                 progress=lambda message: status.update(message),
@@ -129,14 +169,81 @@ def train(
     except ClearwayError as exc:
         raise _fail(exc) from None
     meta = version.metadata
+    sources = []
+    if recorded:
+        sources.append(f"{len(from_controls)} recorded by officers in control results")
+    if corrections:
+        sources.append(f"{len(from_file)} from {corrections}")
     console.print(
         f"Trained classification model {version.version} on {meta['examples']} examples "
-        f"({meta['corrections']} corrections), data fingerprint {meta['data_fingerprint']}; "
+        f"({meta['corrections']} correction{'s' if meta['corrections'] != 1 else ''}"
+        f"{': ' + ', '.join(sources) if sources else ''}), "
+        f"data fingerprint {meta['data_fingerprint']}; "
         f"{'now active' if version.active else 'not activated'}. Saved in {version.path}."
     )
     if meta.get("evaluation"):
         figures = ", ".join(f"{k} {v:.1%}" for k, v in meta["evaluation"].items() if k.startswith("hs"))
         console.print(f"Holdout figures: {figures}.")
+
+
+@app.command("corrections")
+def corrections_command(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write them to this CSV (description, code, ...), the columns `train` reads, instead."),
+    ] = None,
+) -> None:
+    """Lists the HS codes officers recorded in control results, the corrections `train` learns from."""
+    recorded = _recorded_corrections()
+    if out is not None:
+        try:
+            with out.open("w", newline="", encoding="utf-8") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(
+                    ["description", "code", "declared_code", "declaration", "item", "officer", "recorded_at"]
+                )
+                for r in recorded:
+                    c = r.correction
+                    writer.writerow(
+                        [
+                            r.description,
+                            c.hs_code,
+                            r.declared_code,
+                            c.declaration_id,
+                            c.sequence,
+                            c.officer,
+                            c.recorded_at.isoformat(),
+                        ]
+                    )
+        except OSError as exc:
+            err_console.print(f"[red]error:[/red] --out: cannot write {out} ({exc.strerror or exc})")
+            raise typer.Exit(code=2) from None
+        console.print(
+            f"Wrote {len(recorded)} correction{'s' if len(recorded) != 1 else ''} recorded by officers to {out}."
+        )
+        return
+    if not recorded:
+        console.print("No officer has recorded a corrected HS code in a control result yet.")
+        return
+    table = Table("Declaration", "Item", "Description", "Declared", "Corrected to", "Officer", "Recorded")
+    for r in recorded:
+        c = r.correction
+        table.add_row(
+            c.declaration_id,
+            str(c.sequence),
+            r.description,
+            r.declared_code,
+            c.hs_code,
+            c.officer,
+            c.recorded_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+    changed = sum(r.changes_code for r in recorded)
+    items = f"{len(recorded)} goods item{'s' if len(recorded) != 1 else ''}"
+    console.print(
+        f"{items} with a code recorded by an officer, {changed} of them different from the declared code; "
+        "`clearway classify train` learns from them."
+    )
 
 
 @app.command()

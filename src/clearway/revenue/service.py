@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from clearway.auth.models import User
 from clearway.auth.service import audit
 from clearway.db import utcnow
+from clearway.declarations.corrections import latest_code_corrections
 from clearway.declarations.domain import FINAL, Role, Status
 from clearway.declarations.models import ControlResult, Declaration
 from clearway.errors import ClearwayError, Conflict, Forbidden, InvalidInput, NotFound, field_error
@@ -112,17 +113,11 @@ def _acceptance_date(decl: Declaration) -> date:
 
 def _corrections(session: Session, decl: Declaration) -> tuple[dict[int, str], list[ControlResult]]:
     """HS codes corrected by control results (latest wins) and the results that assessed extra revenue."""
-    codes: dict[int, str] = {}
-    extra: list[ControlResult] = []
-    results = session.scalars(
-        select(ControlResult).where(ControlResult.declaration_id == decl.id).order_by(ControlResult.id)
+    results = list(
+        session.scalars(select(ControlResult).where(ControlResult.declaration_id == decl.id).order_by(ControlResult.id))
     )
-    for result in results:
-        for sequence, code in ((result.corrections or {}).get("hs_codes") or {}).items():
-            codes[int(sequence)] = code
-        if result.additional_revenue:
-            extra.append(result)
-    return codes, extra
+    codes = {sequence: c.hs_code for (_, sequence), c in latest_code_corrections(results).items()}
+    return codes, [result for result in results if result.additional_revenue]
 
 
 def _compute(session: Session, decl: Declaration, currency: str) -> _Computed:

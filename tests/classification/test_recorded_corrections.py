@@ -1,0 +1,115 @@
+"""Officers' corrected HS codes, recorded in control results through the API, reach `clearway classify train`."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime
+
+import pytest
+from typer.testing import CliRunner
+
+from clearway.classification import cli
+from clearway.classification.registry import ClassifierRegistry
+from clearway.declarations.corrections import latest_code_corrections
+from clearway.declarations.models import ControlResult
+from clearway.demo import sample_declaration
+
+from .small import EXAMPLES
+
+runner = CliRunner()
+
+
+def _inspected_with_correction(client, people):
+    """A declaration sent to inspection, whose officer records that item 2 is toys, not T-shirts."""
+    broker, officer = people.create("declarant"), people.create("customs_officer")
+    data = sample_declaration("CORR-1", declarant_eori=sorted(broker.eoris)[0], items=2)
+    data["goods_items"][0]["description"] = "Spare parts CONTROL-RED"
+    data["goods_items"][1].update(hs_code="610910", description="Blue plastic widgets for children")
+    lodged = client.post("/api/v1/declarations", json=data, headers=people.headers(broker))
+    assert lodged.status_code == 201, lodged.text
+    declaration = lodged.json()
+    recorded = client.post(
+        f"/api/v1/declarations/{declaration['id']}/decisions",
+        json={
+            "decision": "record_control_result",
+            "result": {"outcome": "discrepancy", "findings": "toys", "corrected_hs_codes": {"2": "950300"}},
+        },
+        headers=people.headers(officer),
+    )
+    assert recorded.status_code == 200, recorded.text
+    return declaration["id"], officer.username
+
+
+def test_recorded_corrections_are_listed_exported_and_learnt(
+    cli_env, client, people, tmp_path, registry_root, few_tariff_lines, monkeypatch
+):
+    declaration_id, officer = _inspected_with_correction(client, people)
+    monkeypatch.setattr(cli.console, "width", 200)  # the table on one line per row
+
+    listed = runner.invoke(cli.app, ["corrections"])
+    assert listed.exit_code == 0, listed.output
+    assert "Blue plastic widgets" in listed.output and "950300" in listed.output
+    assert (
+        "1 goods item with a code recorded by an officer, 1 of them different from the declared code" in listed.output
+    )
+
+    out = tmp_path / "corrections.csv"
+    exported = runner.invoke(cli.app, ["corrections", "--out", str(out)])
+    assert exported.exit_code == 0 and "Wrote 1 correction recorded by officers to" in exported.output
+    with out.open(encoding="utf-8") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert row["description"] == "Blue plastic widgets for children" and row["code"] == "950300"
+    assert (row["declared_code"], row["declaration"], row["item"], row["officer"]) == (
+        "610910",
+        declaration_id,
+        "2",
+        officer,
+    )
+
+    data = tmp_path / "train.csv"
+    with data.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([("description", "code"), *EXAMPLES])
+    trained = runner.invoke(cli.app, ["train", "--data", str(data), "--no-evaluate"])
+    assert trained.exit_code == 0, trained.output
+    assert "1 correction: 1 recorded by officers in control results" in trained.output
+    registry = ClassifierRegistry(registry_root)
+    [version] = registry.versions()
+    assert version.metadata["corrections"] == 1
+    assert registry.load(version.version).rank(["blue plastic widgets for children"], limit=1) == [["950300"]]
+
+
+@pytest.fixture
+def unmigrated_database(tmp_path, monkeypatch):
+    from clearway.config import get_settings
+
+    monkeypatch.setenv("CLEARWAY_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")  # never upgraded: no tables
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_without_a_database_train_says_how_to_go_on(unmigrated_database, registry_root):
+    result = runner.invoke(cli.app, ["train"])
+    assert result.exit_code == 2
+    assert "cannot read officers' corrections" in result.output and "--no-recorded" in result.output
+    assert "Traceback" not in result.output and ClassifierRegistry(registry_root).versions() == []
+
+
+def test_the_latest_control_result_stands_for_each_goods_item():
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+
+    def result(number, codes):
+        return ControlResult(
+            id=number,
+            declaration_id="D1",
+            kind="physical",
+            outcome="discrepancy",
+            officer="o",
+            recorded_at=at,
+            corrections={"hs_codes": codes} if codes else None,
+        )
+
+    latest = latest_code_corrections(
+        [result(1, {"1": "950300", "2": "847130"}), result(2, None), result(3, {"1": "392690"})]
+    )
+    assert {key: c.hs_code for key, c in latest.items()} == {("D1", 1): "392690", ("D1", 2): "847130"}
