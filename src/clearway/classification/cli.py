@@ -39,6 +39,11 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def _count(n: int, noun: str) -> str:
+    """'1 correction', '2 corrections'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _fail(exc: ClearwayError) -> typer.Exit:
     reasons = "; ".join(f"{e['field']}: {e['reason']}" for e in exc.errors)
     err_console.print(f"[red]error:[/red] {exc.detail}" + (f" ({reasons})" if reasons else ""))
@@ -176,7 +181,7 @@ def train(
         sources.append(f"{len(from_file)} from {corrections}")
     console.print(
         f"Trained classification model {version.version} on {meta['examples']} examples "
-        f"({meta['corrections']} correction{'s' if meta['corrections'] != 1 else ''}"
+        f"({_count(meta['corrections'], 'correction')}"
         f"{': ' + ', '.join(sources) if sources else ''}), "
         f"data fingerprint {meta['data_fingerprint']}; "
         f"{'now active' if version.active else 'not activated'}. Saved in {version.path}."
@@ -218,9 +223,7 @@ def corrections_command(
         except OSError as exc:
             err_console.print(f"[red]error:[/red] --out: cannot write {out} ({exc.strerror or exc})")
             raise typer.Exit(code=2) from None
-        console.print(
-            f"Wrote {len(recorded)} correction{'s' if len(recorded) != 1 else ''} recorded by officers to {out}."
-        )
+        console.print(f"Wrote {_count(len(recorded), 'correction')} recorded by officers to {out}.")
         return
     if not recorded:
         console.print("No officer has recorded a corrected HS code in a control result yet.")
@@ -239,10 +242,9 @@ def corrections_command(
         )
     console.print(table)
     changed = sum(r.changes_code for r in recorded)
-    items = f"{len(recorded)} goods item{'s' if len(recorded) != 1 else ''}"
     console.print(
-        f"{items} with a code recorded by an officer, {changed} of them different from the declared code; "
-        "`clearway classify train` learns from them."
+        f"{_count(len(recorded), 'goods item')} with a code recorded by an officer, {changed} of them different "
+        "from the declared code; `clearway classify train` learns from them."
     )
 
 
