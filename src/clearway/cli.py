@@ -10,7 +10,7 @@ from rich.console import Console
 
 from clearway.classification import cli as classification_cli
 from clearway.config import get_settings
-from clearway.db import Database
+from clearway.db import configured_database
 from clearway.errors import ClearwayError
 from clearway.revenue import cli as revenue_cli
 from clearway.risk import cli as risk_cli
@@ -51,11 +51,9 @@ def db_upgrade() -> None:
 
     settings = get_settings()
     upgrade(settings.database_url)
-    db = Database(settings.database_url, settings=settings)
-    with db.session() as session:
+    with configured_database() as db, db.session() as session:
         added = nomenclature.load_shipped(session=session)
         session.commit()
-    db.dispose()
     console.print(f"Database at [bold]{_safe_url(settings.database_url)}[/] is up to date.")
     if added:
         console.print(f"Loaded the HS 2022 nomenclature: {added:,} codes.")
@@ -74,9 +72,7 @@ def users_create(
     """Adds a user."""
     from clearway.auth import service
 
-    settings = get_settings()
-    db = Database(settings.database_url, settings=settings)
-    with db.session() as session:
+    with configured_database() as db, db.session() as session:
         try:
             user = service.create_user(
                 session=session, username=username, password=password, role=role, eoris=eori or [], full_name=full_name
@@ -98,10 +94,8 @@ def demo_load(
     """Loads demo users (one per role) and demo declarations, and prints the logins."""
     from clearway.demo import load_demo
 
-    settings = get_settings()
-    db = Database(settings.database_url, settings=settings)
-    report = load_demo(db, settings, only_if_empty=if_empty)
-    db.dispose()
+    with configured_database() as db:
+        report = load_demo(db, db.settings, only_if_empty=if_empty)
     if report is None:
         console.print("Demo data already present: nothing loaded.")
         return
@@ -146,21 +140,20 @@ def worker(
     from clearway.workers.jobs import JobRunner
     from clearway.workers.registry import load_handlers
 
-    settings = get_settings()
     load_handlers()
-    db = Database(settings.database_url, settings=settings)
-    runner = JobRunner(db, max_attempts=settings.job_max_attempts)
-    console.print("Worker started; Ctrl-C stops it." if not once else "Running due jobs once.")
-    try:
-        while True:
-            ran = runner.drain()
-            if ran:
-                console.print(f"Ran {ran} job(s).")
-            if once:
-                break
-            time.sleep(poll)
-    except KeyboardInterrupt:
-        console.print("Worker stopped.")
+    with configured_database() as db:
+        runner = JobRunner(db, max_attempts=db.settings.job_max_attempts)
+        console.print("Worker started; Ctrl-C stops it." if not once else "Running due jobs once.")
+        try:
+            while True:
+                ran = runner.drain()
+                if ran:
+                    console.print(f"Ran {ran} job(s).")
+                if once:
+                    break
+                time.sleep(poll)
+        except KeyboardInterrupt:
+            console.print("Worker stopped.")
 
 
 def _safe_url(url: str) -> str:

@@ -176,3 +176,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def configured_database() -> Iterator[Database]:
+    """The database the settings name, for one command: its connections close when the command ends, error or not."""
+    from clearway.config import get_settings
+
+    settings = get_settings()
+    db = Database(settings.database_url, settings=settings)
+    try:
+        yield db
+    finally:
+        db.dispose()

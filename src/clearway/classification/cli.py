@@ -113,25 +113,21 @@ def _recorded_corrections() -> list[RecordedCorrection]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from clearway.config import get_settings
-    from clearway.db import Database
+    from clearway.db import configured_database
     from clearway.declarations.corrections import recorded_code_corrections
 
-    settings = get_settings()
-    db = Database(settings.database_url, settings=settings)
-    try:
-        with db.read_session() as session:
-            return recorded_code_corrections(session)
-    except SQLAlchemyError as exc:
-        where = make_url(settings.database_url).render_as_string(hide_password=True)
-        err_console.print(
-            f"[red]error:[/red] cannot read officers' corrections from the database {where}: it is not reachable or "
-            f"not set up (run `clearway db upgrade`), or pass --no-recorded to train without them "
-            f"({type(exc.orig or exc).__name__})"
-        )
-        raise typer.Exit(code=2) from None
-    finally:
-        db.dispose()
+    with configured_database() as db:
+        try:
+            with db.read_session() as session:
+                return recorded_code_corrections(session)
+        except SQLAlchemyError as exc:
+            where = make_url(db.url).render_as_string(hide_password=True)
+            err_console.print(
+                f"[red]error:[/red] cannot read officers' corrections from the database {where}: it is not reachable "
+                f"or not set up (run `clearway db upgrade`), or pass --no-recorded to train without them "
+                f"({type(exc.orig or exc).__name__})"
+            )
+            raise typer.Exit(code=2) from None
 
 
 @app.command()

@@ -19,14 +19,10 @@ def remind(
     ] = 1.0,
 ) -> None:
     """Sends CDS's 15 DMSCPR payment reminder for declarations still waiting for payment."""
-    from clearway.config import get_settings
-    from clearway.db import Database
+    from clearway.db import configured_database
     from clearway.revenue import service
 
-    settings = get_settings()
-    db = Database(settings.database_url, settings=settings)
-    with db.session() as session:
+    with configured_database() as db, db.session() as session:
         sent = service.remind_unpaid(session=session, after=timedelta(days=after_days))
         session.commit()
-    db.dispose()
     console.print(f"Sent {sent} payment reminder{'s' if sent != 1 else ''} (15 DMSCPR).")

@@ -264,16 +264,10 @@ app.add_typer(lists_app, name="lists")
 
 @contextmanager
 def _session(*, write: bool = True):
-    from clearway.config import get_settings
-    from clearway.db import Database
+    from clearway.db import configured_database
 
-    settings = get_settings()
-    db = Database(settings.database_url, settings=settings)
-    try:
-        with _errors(), db.session() if write else db.read_session() as session:
-            yield session
-    finally:
-        db.dispose()
+    with configured_database() as db, _errors(), db.session() if write else db.read_session() as session:
+        yield session
 
 
 def _who() -> str:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from clearway.db import configured_database
 from clearway.errors import ClearwayError
 
 app = typer.Typer(help="National tariff: load, show.", no_args_is_help=True)
@@ -40,13 +41,6 @@ def _date_option(value: str | None, name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise _fail(f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _database():  # type: ignore[no-untyped-def]
-    from clearway.config import get_settings
-    from clearway.db import Database
-
-    return Database(get_settings().database_url)
 
 
 def _progress() -> Progress:
@@ -97,8 +91,7 @@ def load(
                     data = read_hts(handle, valid_from=start, progress=lambda n: progress.update(task, completed=n))
             else:
                 data = read_clearway(path, valid_from=start)
-            db = _database()
-            with db.session() as session:
+            with configured_database() as db, db.session() as session:
                 task = progress.add_task("Storing measures", total=max(len(data.measures), 1))
                 version = service.load_tariff(
                     db_session=session,
@@ -111,7 +104,6 @@ def load(
                     progress=lambda n: progress.update(task, completed=n),
                 )
                 session.commit()
-            db.dispose()
     except ClearwayError as exc:
         raise _explain(exc) from None
     report = data.report
@@ -149,14 +141,11 @@ def show(
     from clearway.tariff import service
 
     when = _date_option(on, "--on") or date.today()
-    db = _database()
     try:
-        with db.session() as session:
+        with configured_database() as db, db.session() as session:
             shown = service.show_line(db_session=session, code=code, on=when)
     except ClearwayError as exc:
         raise _explain(exc) from None
-    finally:
-        db.dispose()
     console.print(f"[bold]{shown['code']}[/] {shown['description'] or ''}  (on {shown['on']})")
     if shown["units"]:
         console.print(f"  units of quantity: {', '.join(shown['units'])}")
@@ -183,10 +172,8 @@ def list_versions() -> None:
     """Lists the loaded tariff versions (the newest covering a date wins)."""
     from clearway.tariff import service
 
-    db = _database()
-    with db.session() as session:
+    with configured_database() as db, db.session() as session:
         rows = service.versions(db_session=session)
-    db.dispose()
     if not rows:
         console.print("No tariff loaded yet: run `clearway tariff load --demo`.")
         return
@@ -223,11 +210,9 @@ def rates_load(
         raise _fail(f"PATH {str(path)!r}: no such file")
     try:
         records = read_rates_csv(path.read_text(encoding="utf-8"), source=path.name)
-        db = _database()
-        with db.session() as session:
+        with configured_database() as db, db.session() as session:
             result = service.load_rates(db_session=session, records=records)
             session.commit()
-        db.dispose()
     except ClearwayError as exc:
         raise _explain(exc) from None
     currencies = sorted({r.currency for r in records})
@@ -243,14 +228,12 @@ def rates_show(
     on: Annotated[str | None, typer.Option(help="Show the rate in force on this date (YYYY-MM-DD)")] = None,
 ) -> None:
     """Lists loaded exchange rates, or the rate in force on a date."""
-    from clearway.config import get_settings
     from clearway.tariff import service
 
     when = _date_option(on, "--on")
-    db = _database()
     try:
-        with db.session() as session:
-            national = get_settings().national_currency
+        with configured_database() as db, db.session() as session:
+            national = db.settings.national_currency
             if when is not None:
                 table_ = service.rate_table(db_session=session, national_currency=national)
                 wanted = [currency.upper()] if currency else table_.currencies()
@@ -261,8 +244,6 @@ def rates_show(
             rows = service.list_rates(db_session=session, currency=currency)
     except ClearwayError as exc:
         raise _explain(exc) from None
-    finally:
-        db.dispose()
     if not rows:
         console.print("No exchange rates loaded: run `clearway rates load --demo` or `clearway rates load PATH.csv`.")
         return
