@@ -14,6 +14,7 @@ from clearway.declarations.corrections import latest_code_corrections
 from clearway.declarations.models import ControlResult
 from clearway.demo import sample_declaration
 
+from ..web.test_pages import sign_in
 from .small import EXAMPLES
 
 runner = CliRunner()
@@ -113,3 +114,55 @@ def test_the_latest_control_result_stands_for_each_goods_item():
         [result(1, {"1": "950300", "2": "847130"}), result(2, None), result(3, {"1": "392690"})]
     )
     assert {key: c.hs_code for key, c in latest.items()} == {("D1", 1): "392690", ("D1", 2): "847130"}
+
+
+def test_customs_staff_review_the_corrections_through_the_api_and_the_workbench(client, people):
+    declaration_id, officer = _inspected_with_correction(client, people)
+    analyst, broker = people.create("risk_analyst"), people.create("declarant")
+
+    listed = client.get("/api/v1/classification/corrections", headers=people.headers(analyst))
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    assert (body["total"], body["changed"]) == (1, 1)
+    [item] = body["items"]
+    assert (item["declaration_id"], item["item"], item["declared_code"], item["corrected_code"]) == (
+        declaration_id,
+        2,
+        "610910",
+        "950300",
+    )
+    assert item["officer"] == officer and item["changes_code"] is True
+
+    exported = client.get("/api/v1/classification/corrections?format=csv", headers=people.headers(analyst))
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"]
+    [row] = list(csv.DictReader(exported.text.splitlines()))
+    assert (row["description"], row["code"], row["declaration"]) == (
+        "Blue plastic widgets for children",
+        "950300",
+        declaration_id,
+    )
+
+    # Corrections name other traders' goods: a declarant is refused, with a problem body.
+    refused = client.get("/api/v1/classification/corrections", headers=people.headers(broker))
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/problem+json")
+    unknown = client.get("/api/v1/classification/corrections?format=xml", headers=people.headers(analyst))
+    assert unknown.status_code == 422 and "format" in unknown.text
+
+    sign_in(client, analyst)
+    page = client.get("/classification/corrections")
+    assert page.status_code == 200
+    assert "1 goods item with a code recorded by an officer, 1 of them different from the declared code" in page.text
+    assert f'href="/declarations/{declaration_id}"' in page.text and "950300" in page.text
+    assert 'href="/classification/corrections"' in page.text  # the analyst's navigation leads here
+    download = client.get("/classification/corrections?format=csv")
+    assert download.status_code == 200 and "Blue plastic widgets for children,950300,610910" in download.text
+
+
+def test_declarants_do_not_see_the_corrections_page(client, people):
+    broker = people.create("declarant")
+    sign_in(client, broker)
+    page = client.get("/")
+    assert page.status_code == 200 and "/classification/corrections" not in page.text
+    refused = client.get("/classification/corrections")
+    assert refused.status_code == 403 and "Only customs staff see the HS codes officers recorded." in refused.text

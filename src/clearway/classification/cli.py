@@ -195,27 +195,13 @@ def corrections_command(
     ] = None,
 ) -> None:
     """Lists the HS codes officers recorded in control results, the corrections `train` learns from."""
+    from clearway.declarations.corrections import write_corrections_csv
+
     recorded = _recorded_corrections()
     if out is not None:
         try:
             with out.open("w", newline="", encoding="utf-8") as fh:
-                writer = csv.writer(fh)
-                writer.writerow(
-                    ["description", "code", "declared_code", "declaration", "item", "officer", "recorded_at"]
-                )
-                for r in recorded:
-                    c = r.correction
-                    writer.writerow(
-                        [
-                            r.description,
-                            c.hs_code,
-                            r.declared_code,
-                            c.declaration_id,
-                            c.sequence,
-                            c.officer,
-                            c.recorded_at.isoformat(),
-                        ]
-                    )
+                write_corrections_csv(recorded, fh)
         except OSError as exc:
             err_console.print(f"[red]error:[/red] --out: cannot write {out} ({exc.strerror or exc})")
             raise typer.Exit(code=2) from None

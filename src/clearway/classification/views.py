@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import io
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from clearway.auth.deps import CurrentUser
+from clearway.auth.deps import CurrentUser, ReadSession, require_role
+from clearway.auth.models import User
 from clearway.classification import service
+from clearway.declarations.corrections import RecordedCorrection, recorded_code_corrections, write_corrections_csv
+from clearway.declarations.domain import Role
 
 router = APIRouter(prefix="/api/v1/classification", tags=["classification"])
+
+# Corrections name other traders' goods: customs staff read them, declarants never do.
+Reviewer = Annotated[User, Depends(require_role(Role.RISK_ANALYST, Role.ADMINISTRATOR, Role.CUSTOMS_OFFICER))]
 
 
 class SuggestIn(BaseModel):
@@ -61,3 +71,56 @@ async def suggest(body: SuggestIn, user: CurrentUser) -> SuggestOut:
     # The first call may load (or build) the model: keep it off the event loop.
     result = await run_in_threadpool(service.suggest, description=body.description, limit=body.limit)
     return _out(result)
+
+
+class CorrectionOut(BaseModel):
+    declaration_id: str
+    item: int = Field(description="The goods item's sequence number in the declaration")
+    description: str
+    declared_code: str
+    corrected_code: str = Field(description="The HS code the officer recorded in the control result")
+    changes_code: bool = Field(description="False when the officer confirmed the declared code")
+    officer: str
+    recorded_at: datetime
+
+
+class CorrectionsOut(BaseModel):
+    total: int
+    changed: int = Field(description="How many of them differ from the declared code")
+    items: list[CorrectionOut]
+
+
+def correction_out(r: RecordedCorrection) -> CorrectionOut:
+    c = r.correction
+    return CorrectionOut(
+        declaration_id=c.declaration_id,
+        item=c.sequence,
+        description=r.description,
+        declared_code=r.declared_code,
+        corrected_code=c.hs_code,
+        changes_code=r.changes_code,
+        officer=c.officer,
+        recorded_at=c.recorded_at,
+    )
+
+
+def corrections_csv(recorded: list[RecordedCorrection]) -> Response:
+    """The export `clearway classify corrections --out` writes, as a download."""
+    out = io.StringIO()
+    write_corrections_csv(recorded, out)
+    disposition = 'attachment; filename="hs-corrections.csv"'
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+
+
+@router.get("/corrections", response_model=CorrectionsOut, responses={200: {"content": {"text/csv": {}}}})
+def corrections(
+    user: Reviewer,
+    session: ReadSession,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: the columns `classify train` reads")] = "json",
+) -> CorrectionsOut | Response:
+    """The HS codes officers recorded in control results, oldest first: what `clearway classify train` learns from."""
+    recorded = recorded_code_corrections(session)
+    if format == "csv":
+        return corrections_csv(recorded)
+    items = [correction_out(r) for r in recorded]
+    return CorrectionsOut(total=len(items), changed=sum(i.changes_code for i in items), items=items)

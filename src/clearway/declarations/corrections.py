@@ -4,15 +4,19 @@ Revenue re-assesses with them; the classification assistant learns from them (`c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import csv
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TextIO
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from clearway.declarations.models import ControlResult, GoodsItem
 
+# The export's columns: `description` and `code` first, the two that `clearway classify train` reads.
+CSV_COLUMNS = ("description", "code", "declared_code", "declaration", "item", "officer", "recorded_at")
 _CHUNK = 500  # goods items looked up per query (bound parameters stay well under every backend's limit)
 
 
@@ -65,3 +69,13 @@ def recorded_code_corrections(session: Session) -> list[RecordedCorrection]:
         for key, correction in sorted(latest.items(), key=lambda entry: entry[1].recorded_at)
         if key in items  # an amendment since the control can drop the item the officer corrected
     ]
+
+
+def write_corrections_csv(recorded: Sequence[RecordedCorrection], out: TextIO) -> None:
+    """The corrections as a CSV with `CSV_COLUMNS`, for an analyst to review or to keep beside the labelled file."""
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for r in recorded:
+        c = r.correction
+        when = c.recorded_at.isoformat()
+        writer.writerow([r.description, c.hs_code, r.declared_code, c.declaration_id, c.sequence, c.officer, when])

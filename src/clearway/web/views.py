@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 import jwt
@@ -35,8 +35,10 @@ from clearway.auth import service as auth_service
 from clearway.auth.deps import SESSION_COOKIE, AppSettings, DbSession, ReadSession
 from clearway.auth.models import User
 from clearway.auth.security import create_access_token, decode_access_token
+from clearway.classification import views as classification_api
 from clearway.db import utcnow
 from clearway.declarations import service as declarations
+from clearway.declarations.corrections import recorded_code_corrections
 from clearway.declarations.domain import RULES, Action, Role, Status
 from clearway.declarations.models import ControlResult, Declaration, DeclarationEvent, DeclarationVersion
 from clearway.declarations.schemas import KNOWN_SUBHEADINGS, DecisionIn, DeclarationIn, errors_from
@@ -940,6 +942,25 @@ def notifications(
         "notifications.html",
         {"items": items, "older_url": f"/notifications?before={items[-1].id}" if more else None},
     )
+
+
+# -- officers' HS corrections, what the classification assistant learns from ------------------------------------
+
+CORRECTIONS_SHOWN = 200
+
+
+@router.get("/classification/corrections")
+def hs_corrections(
+    request: Request, user: WebUser, session: ReadSession, format: Literal["html", "csv"] = "html"
+) -> Response:
+    if _role(user) not in (Role.RISK_ANALYST, Role.ADMINISTRATOR, Role.CUSTOMS_OFFICER):
+        raise Forbidden("only customs staff see the HS codes officers recorded")
+    recorded = recorded_code_corrections(session)
+    if format == "csv":
+        return _finish(request, classification_api.corrections_csv(recorded))
+    newest = [classification_api.correction_out(r) for r in reversed(recorded[-CORRECTIONS_SHOWN:])]
+    context = {"items": newest, "total": len(recorded), "changed": sum(r.changes_code for r in recorded)}
+    return _page(request, "corrections.html", context)
 
 
 def _quote(value: str) -> str:
