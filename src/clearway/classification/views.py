@@ -83,25 +83,25 @@ class CorrectionOut(BaseModel):
     officer: str
     recorded_at: datetime
 
+    @classmethod
+    def of(cls, r: RecordedCorrection) -> CorrectionOut:
+        c = r.correction
+        return cls(
+            declaration_id=c.declaration_id,
+            item=c.sequence,
+            description=r.description,
+            declared_code=r.declared_code,
+            corrected_code=c.hs_code,
+            changes_code=r.changes_code,
+            officer=c.officer,
+            recorded_at=c.recorded_at,
+        )
+
 
 class CorrectionsOut(BaseModel):
     total: int
     changed: int = Field(description="How many of them differ from the declared code")
     items: list[CorrectionOut]
-
-
-def correction_out(r: RecordedCorrection) -> CorrectionOut:
-    c = r.correction
-    return CorrectionOut(
-        declaration_id=c.declaration_id,
-        item=c.sequence,
-        description=r.description,
-        declared_code=r.declared_code,
-        corrected_code=c.hs_code,
-        changes_code=r.changes_code,
-        officer=c.officer,
-        recorded_at=c.recorded_at,
-    )
 
 
 def corrections_csv(recorded: list[RecordedCorrection]) -> Response:
@@ -122,5 +122,5 @@ def corrections(
     recorded = recorded_code_corrections(session)
     if format == "csv":
         return corrections_csv(recorded)
-    items = [correction_out(r) for r in recorded]
+    items = [CorrectionOut.of(r) for r in recorded]
     return CorrectionsOut(total=len(items), changed=sum(i.changes_code for i in items), items=items)

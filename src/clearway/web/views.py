@@ -958,7 +958,7 @@ def hs_corrections(
     recorded = recorded_code_corrections(session)
     if format == "csv":
         return _finish(request, classification_api.corrections_csv(recorded))
-    newest = [classification_api.correction_out(r) for r in reversed(recorded[-CORRECTIONS_SHOWN:])]
+    newest = [classification_api.CorrectionOut.of(r) for r in reversed(recorded[-CORRECTIONS_SHOWN:])]
     context = {"items": newest, "total": len(recorded), "changed": sum(r.changes_code for r in recorded)}
     return _page(request, "corrections.html", context)
 
