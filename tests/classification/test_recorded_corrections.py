@@ -13,6 +13,7 @@ from clearway.classification.registry import ClassifierRegistry
 from clearway.declarations.corrections import latest_code_corrections
 from clearway.declarations.models import ControlResult
 from clearway.demo import sample_declaration
+from clearway.web import views as web_views
 
 from ..web.test_pages import sign_in
 from .small import EXAMPLES
@@ -20,8 +21,8 @@ from .small import EXAMPLES
 runner = CliRunner()
 
 
-def _inspected_with_correction(client, people):
-    """A declaration sent to inspection, whose officer records that item 2 is toys, not T-shirts."""
+def _inspected_with_correction(client, people, codes=None):
+    """A declaration sent to inspection, whose officer records that item 2 is toys, not T-shirts (or `codes`)."""
     broker, officer = people.create("declarant"), people.create("customs_officer")
     data = sample_declaration("CORR-1", declarant_eori=sorted(broker.eoris)[0], items=2)
     data["goods_items"][0]["description"] = "Spare parts CONTROL-RED"
@@ -33,7 +34,7 @@ def _inspected_with_correction(client, people):
         f"/api/v1/declarations/{declaration['id']}/decisions",
         json={
             "decision": "record_control_result",
-            "result": {"outcome": "discrepancy", "findings": "toys", "corrected_hs_codes": {"2": "950300"}},
+            "result": {"outcome": "discrepancy", "findings": "toys", "corrected_hs_codes": codes or {"2": "950300"}},
         },
         headers=people.headers(officer),
     )
@@ -166,3 +167,41 @@ def test_declarants_do_not_see_the_corrections_page(client, people):
     assert page.status_code == 200 and "/classification/corrections" not in page.text
     refused = client.get("/classification/corrections")
     assert refused.status_code == 403 and "Only customs staff see the HS codes officers recorded." in refused.text
+
+
+def test_reviewers_page_through_the_corrections_and_keep_to_changed_codes(cli_env, client, people, monkeypatch):
+    """Item 1's code confirmed, item 2's changed: the filter keeps item 2, the pages hold one row each."""
+    declared = sample_declaration("CORR-1", declarant_eori="GB000000000000", items=2)["goods_items"][0]["hs_code"]
+    _inspected_with_correction(client, people, codes={"1": declared, "2": "950300"})
+    analyst = people.create("risk_analyst")
+
+    every = client.get("/api/v1/classification/corrections", headers=people.headers(analyst)).json()
+    assert (every["total"], every["changed"], len(every["items"])) == (2, 1, 2)
+    changed = client.get("/api/v1/classification/corrections?changed=true", headers=people.headers(analyst)).json()
+    assert (changed["total"], changed["changed"]) == (2, 1)
+    assert [(i["item"], i["corrected_code"]) for i in changed["items"]] == [(2, "950300")]
+    exported = client.get("/api/v1/classification/corrections?format=csv&changed=true", headers=people.headers(analyst))
+    assert [row["code"] for row in csv.DictReader(exported.text.splitlines())] == ["950300"]
+
+    monkeypatch.setattr(cli.console, "width", 200)
+    listed = runner.invoke(cli.app, ["corrections", "--changed"])
+    assert listed.exit_code == 0, listed.output
+    assert "950300" in listed.output and f" {declared} " not in listed.output
+
+    monkeypatch.setattr(web_views, "CORRECTIONS_PAGE", 1)
+    sign_in(client, analyst)
+    newest = client.get("/classification/corrections")
+    assert newest.status_code == 200
+    assert "1–1 of 2, newest first (page 1 of 2)" in newest.text and "(confirmed)" not in newest.text
+    assert 'href="/classification/corrections?page=2"' in newest.text and "« Newer" not in newest.text
+    older = client.get("/classification/corrections?page=2")
+    assert "2–2 of 2" in older.text and "(confirmed)" in older.text and "« Newer" in older.text
+    assert 'href="/classification/corrections"' in older.text  # back to the newest
+    only = client.get("/classification/corrections?changed=true")
+    assert "950300" in only.text and "(confirmed)" not in only.text and "Changed codes only" in only.text
+    assert "page 1 of" not in only.text  # one changed code: one page, no pager
+    assert 'href="/classification/corrections?changed=true&amp;format=csv"' in only.text
+    beyond = client.get("/classification/corrections?page=9")  # past the last page: the last page
+    assert beyond.status_code == 200 and "2–2 of 2" in beyond.text
+    nonsense = client.get("/classification/corrections?page=0")
+    assert nonsense.status_code == 400 and "does not understand" in nonsense.text

@@ -193,11 +193,16 @@ def corrections_command(
         Path | None,
         typer.Option(help="Write them to this CSV (description, code, ...), the columns `train` reads, instead."),
     ] = None,
+    changed: Annotated[
+        bool, typer.Option("--changed", help="Only the codes that differ from the declared one.")
+    ] = False,
 ) -> None:
     """Lists the HS codes officers recorded in control results, the corrections `train` learns from."""
     from clearway.declarations.corrections import write_corrections_csv
 
     recorded = _recorded_corrections()
+    if changed:
+        recorded = [r for r in recorded if r.changes_code]
     if out is not None:
         try:
             with out.open("w", newline="", encoding="utf-8") as fh:
@@ -208,7 +213,8 @@ def corrections_command(
         console.print(f"Wrote {_count(len(recorded), 'correction')} recorded by officers to {out}.")
         return
     if not recorded:
-        console.print("No officer has recorded a corrected HS code in a control result yet.")
+        what = "changed a goods item's HS code" if changed else "recorded a corrected HS code"
+        console.print(f"No officer has {what} in a control result yet.")
         return
     table = Table("Declaration", "Item", "Description", "Declared", "Corrected to", "Officer", "Recorded")
     for r in recorded:

@@ -117,10 +117,14 @@ def corrections(
     user: Reviewer,
     session: ReadSession,
     format: Annotated[Literal["json", "csv"], Query(description="csv: the columns `classify train` reads")] = "json",
+    changed: Annotated[bool, Query(description="true: only the codes that differ from the declared one")] = False,
 ) -> CorrectionsOut | Response:
-    """The HS codes officers recorded in control results, oldest first: what `clearway classify train` learns from."""
+    """The HS codes officers recorded in control results, oldest first: what `clearway classify train` learns from.
+
+    `total` and `changed` count every correction, whichever `items` the `changed` filter keeps."""
     recorded = recorded_code_corrections(session)
+    different = [r for r in recorded if r.changes_code]
     if format == "csv":
-        return corrections_csv(recorded)
-    items = [CorrectionOut.of(r) for r in recorded]
-    return CorrectionsOut(total=len(items), changed=sum(i.changes_code for i in items), items=items)
+        return corrections_csv(different if changed else recorded)
+    items = [CorrectionOut.of(r) for r in (different if changed else recorded)]
+    return CorrectionsOut(total=len(recorded), changed=len(different), items=items)

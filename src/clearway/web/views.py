@@ -946,20 +946,51 @@ def notifications(
 
 # -- officers' HS corrections, what the classification assistant learns from ------------------------------------
 
-CORRECTIONS_SHOWN = 200
+CORRECTIONS_PAGE = 100
 
 
 @router.get("/classification/corrections")
 def hs_corrections(
-    request: Request, user: WebUser, session: ReadSession, format: Literal["html", "csv"] = "html"
+    request: Request,
+    user: WebUser,
+    session: ReadSession,
+    format: Literal["html", "csv"] = "html",
+    changed: bool = False,
+    page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
     if _role(user) not in (Role.RISK_ANALYST, Role.ADMINISTRATOR, Role.CUSTOMS_OFFICER):
         raise Forbidden("only customs staff see the HS codes officers recorded")
     recorded = recorded_code_corrections(session)
+    total, different = len(recorded), sum(r.changes_code for r in recorded)
+    if changed:
+        recorded = [r for r in recorded if r.changes_code]
     if format == "csv":
         return _finish(request, classification_api.corrections_csv(recorded))
-    newest = [classification_api.CorrectionOut.of(r) for r in reversed(recorded[-CORRECTIONS_SHOWN:])]
-    context = {"items": newest, "total": len(recorded), "changed": sum(r.changes_code for r in recorded)}
+    pages = max(1, -(-len(recorded) // CORRECTIONS_PAGE))
+    page = min(page, pages)
+    newest_first = recorded[::-1][(page - 1) * CORRECTIONS_PAGE : page * CORRECTIONS_PAGE]
+
+    def url(*, page: int = 1, only_changed: bool = changed, format: str | None = None) -> str:
+        query = {"changed": "true"} if only_changed else {}
+        query |= {"page": str(page)} if page > 1 else {}
+        query |= {"format": format} if format else {}
+        return "/classification/corrections" + ("?" + urlencode(query) if query else "")
+
+    context = {
+        "items": [classification_api.CorrectionOut.of(r) for r in newest_first],
+        "total": total,
+        "changed": different,
+        "only_changed": changed,
+        "shown": len(recorded),
+        "page": page,
+        "pages": pages,
+        "first": (page - 1) * CORRECTIONS_PAGE + 1,
+        "newer_url": url(page=page - 1) if page > 1 else None,
+        "older_url": url(page=page + 1) if page < pages else None,
+        "all_url": url(only_changed=False),
+        "changed_url": url(only_changed=True),
+        "csv_url": url(format="csv"),
+    }
     return _page(request, "corrections.html", context)
 
 
