@@ -6,11 +6,12 @@ import csv
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, null, select
 from typer.testing import CliRunner
 
 from clearway.classification import cli
 from clearway.classification.registry import ClassifierRegistry
-from clearway.declarations.corrections import latest_code_corrections
+from clearway.declarations.corrections import latest_code_corrections, recorded_code_corrections
 from clearway.declarations.models import ControlResult
 from clearway.demo import sample_declaration
 from clearway.web import views as web_views
@@ -205,3 +206,27 @@ def test_reviewers_page_through_the_corrections_and_keep_to_changed_codes(cli_en
     assert beyond.status_code == 200 and "2–2 of 2" in beyond.text
     nonsense = client.get("/classification/corrections?page=0")
     assert nonsense.status_code == 400 and "does not understand" in nonsense.text
+
+
+def test_control_results_that_correct_no_code_are_passed_over(client, people, database):
+    """JSON null, SQL NULL and corrections of other fields (no `hs_codes`) leave the one code correction alone."""
+    declaration_id, officer = _inspected_with_correction(client, people)
+    now = datetime.now(UTC)
+    with database.session() as session:
+        for corrections in (None, null(), {"quantity": {"1": "3"}}, {"hs_codes": {}}):
+            session.add(
+                ControlResult(
+                    declaration_id=declaration_id,
+                    kind="physical",
+                    outcome="no_finding",
+                    corrections=corrections,
+                    officer=officer,
+                    recorded_at=now,
+                )
+            )
+        session.commit()
+    with database.read_session() as session:
+        stored = session.scalar(select(func.count()).select_from(ControlResult))
+        recorded = recorded_code_corrections(session)
+    assert stored == 5
+    assert [(r.correction.sequence, r.correction.hs_code) for r in recorded] == [(2, "950300")]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import String, cast, select, tuple_
 from sqlalchemy.orm import Session
 
 from clearway.declarations.models import ControlResult, GoodsItem
@@ -56,7 +56,10 @@ def latest_code_corrections(results: Iterable[ControlResult]) -> dict[tuple[str,
 
 def recorded_code_corrections(session: Session) -> list[RecordedCorrection]:
     """Every goods item whose code an officer recorded in a control result, oldest correction first."""
-    results = session.scalars(select(ControlResult).order_by(ControlResult.id).execution_options(yield_per=1000))
+    # Most control results correct nothing; their `corrections` is stored as JSON null (the text 'null').
+    with_corrections = cast(ControlResult.corrections, String) != "null"
+    query = select(ControlResult).where(with_corrections).order_by(ControlResult.id)
+    results = session.scalars(query.execution_options(yield_per=1000))
     latest = latest_code_corrections(results)
     keys = list(latest)
     items: dict[tuple[str, int], GoodsItem] = {}
