@@ -19,8 +19,8 @@ install: $(VENV)/.installed
 
 run: install
 	$(BIN)/clearway db upgrade
-	$(BIN)/clearway demo load --if-empty
 	$(BIN)/clearway classify prepare
+	$(BIN)/clearway demo load --if-empty
 	$(BIN)/clearway serve --host 127.0.0.1 --port $(PORT)
 
 test: install

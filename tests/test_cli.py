@@ -46,5 +46,6 @@ def test_demo_load_prints_the_logins(env):
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     demo = runner.invoke(app, ["demo", "load", "--if-empty"])
     assert demo.exit_code == 0, demo.output
+    assert "HS classification assistant ready" in demo.output  # built before the declarations are assessed
     assert "Demo data loaded: 5 users, 24 declarations lodged" in demo.output
     assert "broker" in demo.output and "officer-demo-1" in demo.output

@@ -92,9 +92,15 @@ def demo_load(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when users already exist")] = False,
 ) -> None:
     """Loads demo users (one per role) and demo declarations, and prints the logins."""
-    from clearway.demo import load_demo
+    from clearway.demo import has_users, load_demo
 
     with configured_database() as db:
+        if if_empty and has_users(db):
+            console.print("Demo data already present: nothing loaded.")
+            return
+        # The demo declarations' risk assessment asks the HS classification assistant. On a new installation its
+        # model is built here, with its progress shown, rather than silently inside the assessment.
+        classification_cli.prepare()
         report = load_demo(db, db.settings, only_if_empty=if_empty)
     if report is None:
         console.print("Demo data already present: nothing loaded.")

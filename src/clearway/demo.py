@@ -127,6 +127,12 @@ def sample_declaration(
 DEMO_CONTROLS = {3: "CONTROL-RED", 7: "CONTROL-YELLOW", 12: "CONTROL-YELLOW", 18: "CONTROL-RED"}
 
 
+def has_users(db: Database) -> bool:
+    """Whether anyone has an account yet (`demo load --if-empty` then loads nothing)."""
+    with db.read_session() as session:
+        return bool(session.scalar(select(func.count()).select_from(User)))
+
+
 def load_demo(
     db: Database, settings: Settings, *, only_if_empty: bool = False, declarations_count: int = 24
 ) -> str | None:
