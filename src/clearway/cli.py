@@ -101,11 +101,7 @@ def demo_load(
         # The demo declarations' risk assessment asks the HS classification assistant. On a new installation its
         # model is built here, with its progress shown, rather than silently inside the assessment.
         classification_cli.prepare()
-        report = load_demo(db, db.settings, only_if_empty=if_empty)
-    if report is None:
-        console.print("Demo data already present: nothing loaded.")
-        return
-    console.print(report)
+        console.print(load_demo(db, db.settings))
 
 
 @app.command()

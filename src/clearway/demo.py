@@ -133,14 +133,10 @@ def has_users(db: Database) -> bool:
         return bool(session.scalar(select(func.count()).select_from(User)))
 
 
-def load_demo(
-    db: Database, settings: Settings, *, only_if_empty: bool = False, declarations_count: int = 24
-) -> str | None:
+def load_demo(db: Database, settings: Settings, *, declarations_count: int = 24) -> str:
     """Creates the demo users and lodges demo declarations through the normal use case; returns a report."""
     load_handlers()
     with db.session() as session:
-        if only_if_empty and session.scalar(select(func.count()).select_from(User)):
-            return None
         nomenclature.load_shipped(session=session)
         users = {}
         for demo in DEMO_USERS:

@@ -18,8 +18,9 @@ from clearway.declarations.domain import Role
 
 router = APIRouter(prefix="/api/v1/classification", tags=["classification"])
 
-# Corrections name other traders' goods: customs staff read them, declarants never do.
-Reviewer = Annotated[User, Depends(require_role(Role.RISK_ANALYST, Role.ADMINISTRATOR, Role.CUSTOMS_OFFICER))]
+# Corrections name other traders' goods: customs staff read them (here and in the workbench), declarants never do.
+REVIEWER_ROLES = (Role.RISK_ANALYST, Role.ADMINISTRATOR, Role.CUSTOMS_OFFICER)
+Reviewer = Annotated[User, Depends(require_role(*REVIEWER_ROLES))]
 
 
 class SuggestIn(BaseModel):

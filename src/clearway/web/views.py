@@ -958,7 +958,7 @@ def hs_corrections(
     changed: bool = False,
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> Response:
-    if _role(user) not in (Role.RISK_ANALYST, Role.ADMINISTRATOR, Role.CUSTOMS_OFFICER):
+    if _role(user) not in classification_api.REVIEWER_ROLES:
         raise Forbidden("only customs staff see the HS codes officers recorded")
     recorded = recorded_code_corrections(session)
     total, different = len(recorded), sum(r.changes_code for r in recorded)
