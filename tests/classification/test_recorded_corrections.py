@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, null, select
 from typer.testing import CliRunner
 
 from clearway.classification import cli
 from clearway.classification.registry import ClassifierRegistry
-from clearway.declarations.corrections import latest_code_corrections, recorded_code_corrections
-from clearway.declarations.models import ControlResult
+from clearway.declarations.corrections import count_code_corrections, item_code_corrections, recorded_code_corrections
+from clearway.declarations.models import ControlResult, HSCodeCorrection
 from clearway.demo import sample_declaration
 from clearway.web import views as web_views
 
@@ -98,24 +97,42 @@ def test_without_a_database_train_says_how_to_go_on(unmigrated_database, registr
     assert "Traceback" not in result.output and ClassifierRegistry(registry_root).versions() == []
 
 
-def test_the_latest_control_result_stands_for_each_goods_item():
-    at = datetime(2026, 12, 1, tzinfo=UTC)
-
-    def result(number, codes):
-        return ControlResult(
-            id=number,
-            declaration_id="D1",
-            kind="physical",
-            outcome="discrepancy",
-            officer="o",
-            recorded_at=at,
-            corrections={"hs_codes": codes} if codes else None,
+def test_the_latest_recorded_code_stands_for_each_goods_item(client, people, database):
+    """Two control results on one declaration: item 2's later code stands for training, review and revenue."""
+    declaration_id, _ = _inspected_with_correction(client, people)  # item 2: 950300
+    later = datetime.now(UTC) + timedelta(minutes=5)
+    with database.session() as session:
+        session.add(
+            ControlResult(
+                declaration_id=declaration_id,
+                kind="physical",
+                outcome="discrepancy",
+                officer="second-officer",
+                recorded_at=later,
+                code_corrections=[
+                    HSCodeCorrection(
+                        declaration_id=declaration_id,
+                        sequence=sequence,
+                        hs_code=code,
+                        officer="second-officer",
+                        recorded_at=later,
+                    )
+                    for sequence, code in ((1, "847130"), (2, "392690"))
+                ],
+            )
         )
-
-    latest = latest_code_corrections(
-        [result(1, {"1": "950300", "2": "847130"}), result(2, None), result(3, {"1": "392690"})]
-    )
-    assert {key: c.hs_code for key, c in latest.items()} == {("D1", 1): "392690", ("D1", 2): "847130"}
+        session.commit()
+    with database.read_session() as session:
+        recorded = recorded_code_corrections(session)
+        newest = recorded_code_corrections(session, newest_first=True, limit=1)
+        counts = count_code_corrections(session)
+        latest = item_code_corrections(session, declaration_id)
+    assert [(r.correction.sequence, r.correction.hs_code, r.correction.officer) for r in recorded] == [
+        (1, "847130", "second-officer"),
+        (2, "392690", "second-officer"),
+    ]
+    assert [(r.correction.sequence, r.correction.hs_code) for r in newest] == [(2, "392690")]
+    assert (counts.total, counts.changed) == (2, 2) and latest == {1: "847130", 2: "392690"}
 
 
 def test_customs_staff_review_the_corrections_through_the_api_and_the_workbench(client, people):
@@ -181,6 +198,12 @@ def test_reviewers_page_through_the_corrections_and_keep_to_changed_codes(cli_en
     changed = client.get("/api/v1/classification/corrections?changed=true", headers=people.headers(analyst)).json()
     assert (changed["total"], changed["changed"]) == (2, 1)
     assert [(i["item"], i["corrected_code"]) for i in changed["items"]] == [(2, "950300")]
+    first = client.get("/api/v1/classification/corrections?limit=1", headers=people.headers(analyst)).json()
+    second = client.get("/api/v1/classification/corrections?limit=1&offset=1", headers=people.headers(analyst)).json()
+    assert (first["shown"], first["limit"], [i["item"] for i in first["items"]]) == (2, 1, [1])
+    assert (second["offset"], [i["item"] for i in second["items"]]) == (1, [2])
+    too_many = client.get("/api/v1/classification/corrections?limit=5000", headers=people.headers(analyst))
+    assert too_many.status_code == 422 and "query.limit" in too_many.text
     exported = client.get("/api/v1/classification/corrections?format=csv&changed=true", headers=people.headers(analyst))
     assert [row["code"] for row in csv.DictReader(exported.text.splitlines())] == ["950300"]
 
@@ -206,27 +229,3 @@ def test_reviewers_page_through_the_corrections_and_keep_to_changed_codes(cli_en
     assert beyond.status_code == 200 and "2–2 of 2" in beyond.text
     nonsense = client.get("/classification/corrections?page=0")
     assert nonsense.status_code == 400 and "does not understand" in nonsense.text
-
-
-def test_control_results_that_correct_no_code_are_passed_over(client, people, database):
-    """JSON null, SQL NULL and corrections of other fields (no `hs_codes`) leave the one code correction alone."""
-    declaration_id, officer = _inspected_with_correction(client, people)
-    now = datetime.now(UTC)
-    with database.session() as session:
-        for corrections in (None, null(), {"quantity": {"1": "3"}}, {"hs_codes": {}}):
-            session.add(
-                ControlResult(
-                    declaration_id=declaration_id,
-                    kind="physical",
-                    outcome="no_finding",
-                    corrections=corrections,
-                    officer=officer,
-                    recorded_at=now,
-                )
-            )
-        session.commit()
-    with database.read_session() as session:
-        stored = session.scalar(select(func.count()).select_from(ControlResult))
-        recorded = recorded_code_corrections(session)
-    assert stored == 5
-    assert [(r.correction.sequence, r.correction.hs_code) for r in recorded] == [(2, "950300")]

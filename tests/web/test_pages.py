@@ -147,6 +147,7 @@ def test_officer_records_a_result_and_releases_through_the_forms(client, people)
     assert recorded.status_code == 303, recorded.text
     page = client.get(recorded.headers["location"])
     assert "Control result recorded" in page.text and "Item 1 is knitted" in page.text
+    assert "item 1 → <code>610910</code>" in page.text  # the recorded code, in the control results' table
     released = client.post(f"{url}/decision", data={"csrf_token": token, "decision": "release"})
     assert released.status_code == 200 and "Goods released" in released.text
     api = client.get(f"/api/v1/declarations/{decl['id']}", headers=people.headers(broker)).json()

@@ -13,7 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from clearway.auth.deps import CurrentUser, ReadSession, require_role
 from clearway.auth.models import User
 from clearway.classification import service
-from clearway.declarations.corrections import RecordedCorrection, recorded_code_corrections, write_corrections_csv
+from clearway.declarations.corrections import (
+    RecordedCorrection,
+    count_code_corrections,
+    recorded_code_corrections,
+    write_corrections_csv,
+)
 from clearway.declarations.domain import Role
 
 router = APIRouter(prefix="/api/v1/classification", tags=["classification"])
@@ -21,6 +26,7 @@ router = APIRouter(prefix="/api/v1/classification", tags=["classification"])
 # Corrections name other traders' goods: customs staff read them (here and in the workbench), declarants never do.
 REVIEWER_ROLES = (Role.RISK_ANALYST, Role.ADMINISTRATOR, Role.CUSTOMS_OFFICER)
 Reviewer = Annotated[User, Depends(require_role(*REVIEWER_ROLES))]
+MAX_CORRECTIONS_PAGE = 1000
 
 
 class SuggestIn(BaseModel):
@@ -100,8 +106,11 @@ class CorrectionOut(BaseModel):
 
 
 class CorrectionsOut(BaseModel):
-    total: int
+    total: int = Field(description="Goods items with a code recorded by an officer")
     changed: int = Field(description="How many of them differ from the declared code")
+    shown: int = Field(description="How many the `changed` filter keeps: what `offset` and `limit` page through")
+    offset: int
+    limit: int
     items: list[CorrectionOut]
 
 
@@ -119,13 +128,22 @@ def corrections(
     session: ReadSession,
     format: Annotated[Literal["json", "csv"], Query(description="csv: the columns `classify train` reads")] = "json",
     changed: Annotated[bool, Query(description="true: only the codes that differ from the declared one")] = False,
+    offset: Annotated[int, Query(ge=0, description="How many to skip (JSON only: the CSV holds them all)")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_CORRECTIONS_PAGE, description="How many to return at most")] = 100,
 ) -> CorrectionsOut | Response:
     """The HS codes officers recorded in control results, oldest first: what `clearway classify train` learns from.
 
-    `total` and `changed` count every correction, whichever `items` the `changed` filter keeps."""
-    recorded = recorded_code_corrections(session)
-    different = [r for r in recorded if r.changes_code]
+    The latest code of each goods item counts. `total` and `changed` count every one, whichever `items` the
+    `changed` filter keeps; `offset` and `limit` page through the kept ones."""
     if format == "csv":
-        return corrections_csv(different if changed else recorded)
-    items = [CorrectionOut.of(r) for r in (different if changed else recorded)]
-    return CorrectionsOut(total=len(recorded), changed=len(different), items=items)
+        return corrections_csv(recorded_code_corrections(session, changed_only=changed))
+    counts = count_code_corrections(session)
+    page = recorded_code_corrections(session, changed_only=changed, limit=limit, offset=offset)
+    return CorrectionsOut(
+        total=counts.total,
+        changed=counts.changed,
+        shown=counts.changed if changed else counts.total,
+        offset=offset,
+        limit=limit,
+        items=[CorrectionOut.of(r) for r in page],
+    )

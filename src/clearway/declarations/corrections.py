@@ -1,39 +1,30 @@
-"""HS codes that officers record in control results: for each goods item, the latest result's code stands.
+"""HS codes that officers record with control results (`HSCodeCorrection`): for each goods item the latest stands.
 
-Revenue re-assesses with them; the classification assistant learns from them (`clearway classify train`)."""
+Revenue re-assesses with them; the classification assistant learns from them (`clearway classify train`), and
+analysts review them page by page: the latest of each item, its goods item and whether it changes the declared
+code are found in SQL, so a page costs the same with a hundred corrections as with a hundred thousand."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TextIO
 
-from sqlalchemy import String, cast, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, case, func, not_, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from clearway.declarations.models import ControlResult, GoodsItem
+from clearway.declarations.models import GoodsItem, HSCodeCorrection
 
 # The export's columns: `description` and `code` first, the two that `clearway classify train` reads.
 CSV_COLUMNS = ("description", "code", "declared_code", "declaration", "item", "officer", "recorded_at")
-_CHUNK = 500  # goods items looked up per query (bound parameters stay well under every backend's limit)
-
-
-@dataclass(frozen=True)
-class CodeCorrection:
-    declaration_id: str
-    sequence: int
-    hs_code: str
-    officer: str
-    recorded_at: datetime
 
 
 @dataclass(frozen=True)
 class RecordedCorrection:
     """A corrected code with the goods item it belongs to, as training and the analyst's export read it."""
 
-    correction: CodeCorrection
+    correction: HSCodeCorrection
     description: str
     declared_code: str
 
@@ -44,37 +35,86 @@ class RecordedCorrection:
         return not (declared.startswith(recorded) or recorded.startswith(declared))
 
 
-def latest_code_corrections(results: Iterable[ControlResult]) -> dict[tuple[str, int], CodeCorrection]:
-    """(declaration id, goods item sequence) -> its correction; `results` in the order they were recorded."""
-    latest: dict[tuple[str, int], CodeCorrection] = {}
-    for result in results:
-        for sequence, code in ((result.corrections or {}).get("hs_codes") or {}).items():
-            key = (result.declaration_id, int(sequence))
-            latest[key] = CodeCorrection(result.declaration_id, int(sequence), code, result.officer, result.recorded_at)
-    return latest
+@dataclass(frozen=True)
+class CorrectionCounts:
+    total: int  # goods items with a code recorded by an officer
+    changed: int  # of them, those whose recorded code differs from the declared one
 
 
-def recorded_code_corrections(session: Session) -> list[RecordedCorrection]:
-    """Every goods item whose code an officer recorded in a control result, oldest correction first."""
-    # Most control results correct nothing; their `corrections` is stored as JSON null (the text 'null').
-    with_corrections = cast(ControlResult.corrections, String) != "null"
-    query = select(ControlResult).where(with_corrections).order_by(ControlResult.id)
-    results = session.scalars(query.execution_options(yield_per=1000))
-    latest = latest_code_corrections(results)
-    keys = list(latest)
-    items: dict[tuple[str, int], GoodsItem] = {}
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        query = select(GoodsItem).where(tuple_(GoodsItem.declaration_id, GoodsItem.sequence).in_(chunk))
-        items.update(((item.declaration_id, item.sequence), item) for item in session.scalars(query))
-    return [
-        RecordedCorrection(correction, items[key].description, items[key].hs_code)
-        for key, correction in sorted(latest.items(), key=lambda entry: entry[1].recorded_at)
-        if key in items  # an amendment since the control can drop the item the officer corrected
-    ]
+def _is_latest() -> ColumnElement[bool]:
+    """No later correction of the same goods item exists (an index probe per row, so a page costs a page)."""
+    later = aliased(HSCodeCorrection)
+    return ~(
+        select(later.id)
+        .where(
+            later.declaration_id == HSCodeCorrection.declaration_id,
+            later.sequence == HSCodeCorrection.sequence,
+            later.id > HSCodeCorrection.id,
+        )
+        .exists()
+    )
 
 
-def write_corrections_csv(recorded: Sequence[RecordedCorrection], out: TextIO) -> None:
+def _changes_code() -> ColumnElement[bool]:
+    """`RecordedCorrection.changes_code` in SQL: neither code begins the other."""
+    declared, recorded = GoodsItem.hs_code, HSCodeCorrection.hs_code
+    return not_(or_(declared.startswith(recorded), recorded.startswith(declared)))
+
+
+def _current(query: Select, *, changed_only: bool) -> Select:
+    """`query` over the latest correction of each goods item that still exists (an amendment since the control can
+    drop the item the officer corrected), joined to the item."""
+    query = (
+        query.select_from(HSCodeCorrection)
+        .join(
+            GoodsItem,
+            and_(
+                GoodsItem.declaration_id == HSCodeCorrection.declaration_id,
+                GoodsItem.sequence == HSCodeCorrection.sequence,
+            ),
+        )
+        .where(_is_latest())
+    )
+    return query.where(_changes_code()) if changed_only else query
+
+
+def recorded_code_corrections(
+    session: Session,
+    *,
+    changed_only: bool = False,
+    newest_first: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[RecordedCorrection]:
+    """The latest recorded code of each goods item, oldest first (or newest first), optionally one page of them and
+    only those that change the declared code."""
+    query = _current(select(HSCodeCorrection, GoodsItem.description, GoodsItem.hs_code), changed_only=changed_only)
+    direction = (lambda column: column.desc()) if newest_first else (lambda column: column.asc())
+    query = query.order_by(direction(HSCodeCorrection.recorded_at), direction(HSCodeCorrection.id))
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    rows = session.execute(query.execution_options(yield_per=1000))
+    return [RecordedCorrection(correction, description, declared) for correction, description, declared in rows]
+
+
+def count_code_corrections(session: Session) -> CorrectionCounts:
+    """How many goods items carry a recorded code, and how many of those codes differ from the declared one."""
+    changed = func.coalesce(func.sum(case((_changes_code(), 1), else_=0)), 0)
+    total, different = session.execute(_current(select(func.count(), changed), changed_only=False)).one()
+    return CorrectionCounts(int(total), int(different))
+
+
+def item_code_corrections(session: Session, declaration_id: str) -> dict[int, str]:
+    """Goods item sequence -> the latest code officers recorded for it, for one declaration."""
+    query = (
+        select(HSCodeCorrection.sequence, HSCodeCorrection.hs_code)
+        .where(HSCodeCorrection.declaration_id == declaration_id)
+        .order_by(HSCodeCorrection.id)
+    )
+    return {sequence: code for sequence, code in session.execute(query)}
+
+
+def write_corrections_csv(recorded: Iterable[RecordedCorrection], out: TextIO) -> None:
     """The corrections as a CSV with `CSV_COLUMNS`, for an analyst to review or to keep beside the labelled file."""
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)

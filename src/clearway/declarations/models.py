@@ -107,8 +107,30 @@ class ControlResult(Base):
     kind: Mapped[str] = mapped_column(String(16))  # documentary | physical
     outcome: Mapped[str] = mapped_column(String(16))  # no_finding | discrepancy | fraud
     findings: Mapped[str | None] = mapped_column(Text)
-    corrections: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     additional_revenue: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
     revenue_currency: Mapped[str | None] = mapped_column(String(3))
     officer: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    code_corrections: Mapped[list[HSCodeCorrection]] = relationship(
+        back_populates="control_result", cascade="all, delete-orphan", order_by="HSCodeCorrection.sequence"
+    )
+
+
+class HSCodeCorrection(Base):
+    """An HS code an officer recorded for one goods item with a control result: revenue re-assesses with it and
+    the classification assistant learns from it. Where several results recorded a code for an item, the latest
+    (highest id) stands."""
+
+    __tablename__ = "hs_code_corrections"
+    __table_args__ = (Index("ix_hs_code_corrections_item", "declaration_id", "sequence", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    control_result_id: Mapped[int] = mapped_column(ForeignKey("control_results.id"), index=True)
+    declaration_id: Mapped[str] = mapped_column(ForeignKey("declarations.id"))
+    sequence: Mapped[int] = mapped_column(Integer)  # the goods item's
+    hs_code: Mapped[str] = mapped_column(String(10))
+    officer: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    control_result: Mapped[ControlResult] = relationship(back_populates="code_corrections")

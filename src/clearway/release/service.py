@@ -11,7 +11,7 @@ from clearway.auth.models import User
 from clearway.db import utcnow
 from clearway.declarations import service as declarations
 from clearway.declarations.domain import Action, Channel, Role, Status
-from clearway.declarations.models import ControlResult, Declaration
+from clearway.declarations.models import ControlResult, Declaration, HSCodeCorrection
 from clearway.declarations.schemas import DecisionIn
 from clearway.declarations.service import ASSESS_JOB, RELEASE_JOB, SYSTEM, Actor
 from clearway.errors import Forbidden
@@ -102,19 +102,24 @@ def decide(*, session: Session, user: User, declaration_id: str, decision: Decis
             reason=decision.reason,
             details={"kind": kind, "outcome": result.outcome, "findings": result.findings},
         )
+        recorded_at = utcnow()
+        codes = [
+            HSCodeCorrection(
+                declaration_id=decl.id, sequence=sequence, hs_code=code, officer=user.username, recorded_at=recorded_at
+            )
+            for sequence, code in sorted(result.corrected_hs_codes.items())
+        ]
         session.add(
             ControlResult(
                 declaration_id=decl.id,
                 kind=kind,
                 outcome=result.outcome,
                 findings=result.findings,
-                corrections={"hs_codes": {str(k): v for k, v in result.corrected_hs_codes.items()}}
-                if result.corrected_hs_codes
-                else None,
                 additional_revenue=result.additional_revenue.amount if result.additional_revenue else None,
                 revenue_currency=result.additional_revenue.currency if result.additional_revenue else None,
                 officer=user.username,
-                recorded_at=utcnow(),
+                recorded_at=recorded_at,
+                code_corrections=codes,
             )
         )
         revenue.assess(session=session, declaration=decl, reason=f"{kind} control result: {result.outcome}")

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from clearway.auth.models import User
 from clearway.auth.service import audit
 from clearway.db import utcnow
-from clearway.declarations.corrections import latest_code_corrections
+from clearway.declarations.corrections import item_code_corrections
 from clearway.declarations.domain import FINAL, Role, Status
 from clearway.declarations.models import ControlResult, Declaration
 from clearway.errors import ClearwayError, Conflict, Forbidden, InvalidInput, NotFound, field_error
@@ -116,8 +116,7 @@ def _corrections(session: Session, decl: Declaration) -> tuple[dict[int, str], l
     results = list(
         session.scalars(select(ControlResult).where(ControlResult.declaration_id == decl.id).order_by(ControlResult.id))
     )
-    codes = {sequence: c.hs_code for (_, sequence), c in latest_code_corrections(results).items()}
-    return codes, [result for result in results if result.additional_revenue]
+    return item_code_corrections(session, decl.id), [result for result in results if result.additional_revenue]
 
 
 def _compute(session: Session, decl: Declaration, currency: str) -> _Computed:

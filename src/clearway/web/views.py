@@ -29,6 +29,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from pydantic import ValidationError
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import selectinload
 from starlette.datastructures import FormData
 
 from clearway.auth import service as auth_service
@@ -38,7 +39,7 @@ from clearway.auth.security import create_access_token, decode_access_token
 from clearway.classification import views as classification_api
 from clearway.db import utcnow
 from clearway.declarations import service as declarations
-from clearway.declarations.corrections import recorded_code_corrections
+from clearway.declarations.corrections import count_code_corrections, recorded_code_corrections
 from clearway.declarations.domain import RULES, Action, Role, Status
 from clearway.declarations.models import ControlResult, Declaration, DeclarationEvent, DeclarationVersion
 from clearway.declarations.schemas import KNOWN_SUBHEADINGS, DecisionIn, DeclarationIn, errors_from
@@ -715,7 +716,12 @@ def _detail_context(session: Any, user: User, decl: Declaration) -> dict[str, An
         )
     )
     results = list(
-        session.scalars(select(ControlResult).where(ControlResult.declaration_id == decl.id).order_by(ControlResult.id))
+        session.scalars(
+            select(ControlResult)
+            .where(ControlResult.declaration_id == decl.id)
+            .options(selectinload(ControlResult.code_corrections))
+            .order_by(ControlResult.id)
+        )
     )
     timeline = []
     for index, event in enumerate(events):
@@ -960,15 +966,17 @@ def hs_corrections(
 ) -> Response:
     if _role(user) not in classification_api.REVIEWER_ROLES:
         raise Forbidden("only customs staff see the HS codes officers recorded")
-    recorded = recorded_code_corrections(session)
-    total, different = len(recorded), sum(r.changes_code for r in recorded)
-    if changed:
-        recorded = [r for r in recorded if r.changes_code]
     if format == "csv":
-        return _finish(request, classification_api.corrections_csv(recorded))
-    pages = max(1, -(-len(recorded) // CORRECTIONS_PAGE))
+        return _finish(
+            request, classification_api.corrections_csv(recorded_code_corrections(session, changed_only=changed))
+        )
+    counts = count_code_corrections(session)
+    shown = counts.changed if changed else counts.total
+    pages = max(1, -(-shown // CORRECTIONS_PAGE))
     page = min(page, pages)
-    newest_first = recorded[::-1][(page - 1) * CORRECTIONS_PAGE : page * CORRECTIONS_PAGE]
+    newest_first = recorded_code_corrections(
+        session, changed_only=changed, newest_first=True, limit=CORRECTIONS_PAGE, offset=(page - 1) * CORRECTIONS_PAGE
+    )
 
     def url(*, page: int = 1, only_changed: bool = changed, format: str | None = None) -> str:
         query = {"changed": "true"} if only_changed else {}
@@ -978,10 +986,10 @@ def hs_corrections(
 
     context = {
         "items": [classification_api.CorrectionOut.of(r) for r in newest_first],
-        "total": total,
-        "changed": different,
+        "total": counts.total,
+        "changed": counts.changed,
         "only_changed": changed,
-        "shown": len(recorded),
+        "shown": shown,
         "page": page,
         "pages": pages,
         "first": (page - 1) * CORRECTIONS_PAGE + 1,
