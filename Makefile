@@ -34,6 +34,8 @@ bench: install
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/tariff.py
 	$(BIN)/python bench/risk.py
+	$(BIN)/python bench/risk_assessment.py
+	$(BIN)/python bench/corrections.py
 	$(BIN)/python bench/classification.py
 
 clean:
