@@ -211,6 +211,14 @@ def test_reviewers_page_through_the_corrections_and_keep_to_changed_codes(cli_en
     listed = runner.invoke(cli.app, ["corrections", "--changed"])
     assert listed.exit_code == 0, listed.output
     assert "950300" in listed.output and f" {declared} " not in listed.output
+    newest = runner.invoke(cli.app, ["corrections", "--limit", "1"])
+    assert newest.exit_code == 0, newest.output
+    assert "The newest 1 of 2 corrections: --limit 0 lists them all" in newest.output
+    assert "2 goods items with a code recorded by an officer, 1 of them different" in newest.output
+    every = runner.invoke(cli.app, ["corrections", "--limit", "0"])
+    assert every.exit_code == 0 and "The newest" not in every.output and "950300" in every.output
+    negative = runner.invoke(cli.app, ["corrections", "--limit", "-1"])
+    assert negative.exit_code == 2 and "--limit" in negative.output
 
     monkeypatch.setattr(web_views, "CORRECTIONS_PAGE", 1)
     sign_in(client, analyst)

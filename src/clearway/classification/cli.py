@@ -6,8 +6,9 @@ import csv
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -108,18 +109,29 @@ def suggest(
     console.print(table)
 
 
-def _recorded_corrections() -> list[RecordedCorrection]:
-    """The HS codes officers recorded in control results, read from the configured database."""
+T = TypeVar("T")
+
+
+def _recorded_corrections(**query: Any) -> list[RecordedCorrection]:
+    """The HS codes officers recorded in control results, read from the configured database (`query`: the filter
+    and page of `recorded_code_corrections`)."""
+    from clearway.declarations.corrections import recorded_code_corrections
+
+    return _reading_corrections(lambda session: recorded_code_corrections(session, **query))
+
+
+def _reading_corrections(read: Callable[[Any], T]) -> T:
+    """What `read` finds in a read session of the configured database; a database that is not reachable or not set
+    up is named, with the ways on."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
     from clearway.db import configured_database
-    from clearway.declarations.corrections import recorded_code_corrections
 
     with configured_database() as db:
         try:
             with db.read_session() as session:
-                return recorded_code_corrections(session)
+                return read(session)
         except SQLAlchemyError as exc:
             where = make_url(db.url).render_as_string(hide_password=True)
             err_console.print(
@@ -191,19 +203,20 @@ def train(
 def corrections_command(
     out: Annotated[
         Path | None,
-        typer.Option(help="Write them to this CSV (description, code, ...), the columns `train` reads, instead."),
+        typer.Option(help="Write them all to this CSV (description, code, ...), the columns `train` reads, instead."),
     ] = None,
     changed: Annotated[
         bool, typer.Option("--changed", help="Only the codes that differ from the declared one.")
     ] = False,
+    limit: Annotated[
+        int, typer.Option(min=0, help="Show the newest this many (0: all of them); --out writes them all.")
+    ] = 50,
 ) -> None:
-    """Lists the HS codes officers recorded in control results, the corrections `train` learns from."""
-    from clearway.declarations.corrections import write_corrections_csv
+    """Lists the HS codes officers recorded in control results, newest first: the corrections `train` learns from."""
+    from clearway.declarations.corrections import count_code_corrections, write_corrections_csv
 
-    recorded = _recorded_corrections()
-    if changed:
-        recorded = [r for r in recorded if r.changes_code]
     if out is not None:
+        recorded = _recorded_corrections(changed_only=changed)
         try:
             with out.open("w", newline="", encoding="utf-8") as fh:
                 write_corrections_csv(recorded, fh)
@@ -212,10 +225,13 @@ def corrections_command(
             raise typer.Exit(code=2) from None
         console.print(f"Wrote {_count(len(recorded), 'correction')} recorded by officers to {out}.")
         return
-    if not recorded:
+    counts = _reading_corrections(count_code_corrections)
+    shown = counts.changed if changed else counts.total
+    if not shown:
         what = "changed a goods item's HS code" if changed else "recorded a corrected HS code"
         console.print(f"No officer has {what} in a control result yet.")
         return
+    recorded = _recorded_corrections(changed_only=changed, newest_first=True, limit=limit or None)
     table = Table("Declaration", "Item", "Description", "Declared", "Corrected to", "Officer", "Recorded")
     for r in recorded:
         c = r.correction
@@ -229,10 +245,14 @@ def corrections_command(
             c.recorded_at.strftime("%Y-%m-%d %H:%M"),
         )
     console.print(table)
-    changed = sum(r.changes_code for r in recorded)
+    if len(recorded) < shown:
+        kept = "changed codes" if changed else "corrections"
+        console.print(
+            f"The newest {len(recorded):,} of {shown:,} {kept}: --limit 0 lists them all, --out F.csv writes them all."
+        )
     console.print(
-        f"{_count(len(recorded), 'goods item')} with a code recorded by an officer, {changed} of them different "
-        "from the declared code; `clearway classify train` learns from them."
+        f"{_count(counts.total, 'goods item')} with a code recorded by an officer, {counts.changed:,} of them "
+        "different from the declared code; `clearway classify train` learns from them."
     )
 
 
