@@ -19,19 +19,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import psycopg
 from sqlalchemy import insert, select
-from sqlalchemy.engine import make_url
 
 from clearway.auth.models import User
 from clearway.db import Database
 from clearway.declarations.models import ControlResult, Declaration, GoodsItem, HSCodeCorrection
-from intake import CLEARWAY, POSTGRES_URL, free_port, run, wait_healthy
+from intake import CLEARWAY, free_port, run, scratch_postgres_database, wait_healthy
 
 PASSWORD = "bench-password"
 BATCH = 5000
@@ -182,24 +181,16 @@ def main() -> None:
         results["sqlite"] = bench_backend(
             "sqlite", f"sqlite:///{workdir / 'bench.db'}", workdir, args.count, args.repeat
         )
-        base = make_url(POSTGRES_URL)
-        name = f"clearway_bench_{uuid.uuid4().hex[:8]}"
-        admin = dict(host=base.host, port=base.port or 5432, user=base.username, dbname=base.database, autocommit=True)
-        try:
-            with psycopg.connect(**admin) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-        except psycopg.Error as exc:
-            print(f"postgresql: not reachable ({exc}); skipped", flush=True)
-            results["postgresql"] = None
-        else:
+        with ExitStack() as stack:
             try:
+                url = stack.enter_context(scratch_postgres_database("clearway_bench"))
+            except psycopg.Error as exc:
+                print(f"postgresql: not reachable ({exc}); skipped", flush=True)
+                results["postgresql"] = None
+            else:
                 pg_dir = workdir / "pg"
                 pg_dir.mkdir()
-                url = base.set(database=name).render_as_string(hide_password=False)
                 results["postgresql"] = bench_backend("postgresql", url, pg_dir, args.count, args.repeat)
-            finally:
-                with psycopg.connect(**admin) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(json.dumps(results))
 
 

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -45,6 +47,22 @@ def prepare_classifier() -> dict[str, str]:
     print(f"preparing the HS classifier in {CLASSIFIER_MODELS} (built once, then loaded)", file=sys.stderr, flush=True)
     subprocess.run([CLEARWAY, "classify", "prepare"], env=env, check=True, stdout=subprocess.DEVNULL)
     return env
+
+
+@contextmanager
+def scratch_postgres_database(prefix: str) -> Iterator[str]:
+    """The URL of a fresh database of its own on the PostgreSQL server, dropped afterwards (psycopg.Error on
+    entering when the server is not reachable)."""
+    base = make_url(POSTGRES_URL)
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = dict(host=base.host, port=base.port or 5432, user=base.username, dbname=base.database, autocommit=True)
+    with psycopg.connect(**admin, connect_timeout=3) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(**admin) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:
@@ -208,26 +226,18 @@ def main() -> None:
         results["sqlite"] = bench_backend(
             "sqlite", f"sqlite:///{workdir / 'bench.db'}", workdir, args.count, args.concurrency, 1
         )
-        base = make_url(POSTGRES_URL)
-        name = f"clearway_bench_{uuid.uuid4().hex[:8]}"
-        admin = dict(host=base.host, port=base.port or 5432, user=base.username, dbname=base.database, autocommit=True)
-        try:
-            with psycopg.connect(**admin) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-        except psycopg.Error as exc:
-            print(f"postgresql: not reachable ({exc}); skipped", flush=True)
-            results["postgresql"] = None
-        else:
+        with ExitStack() as stack:
             try:
+                url = stack.enter_context(scratch_postgres_database("clearway_bench"))
+            except psycopg.Error as exc:
+                print(f"postgresql: not reachable ({exc}); skipped", flush=True)
+                results["postgresql"] = None
+            else:
                 pg_dir = workdir / "pg"
                 pg_dir.mkdir()
-                url = base.set(database=name).render_as_string(hide_password=False)
                 results["postgresql"] = bench_backend(
                     "postgresql", url, pg_dir, args.count, args.concurrency, args.workers
                 )
-            finally:
-                with psycopg.connect(**admin) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print(json.dumps(results))
 
 

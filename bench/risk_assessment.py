@@ -18,10 +18,10 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 import psycopg
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -37,8 +37,8 @@ from clearway.release import service as release  # noqa: E402
 from clearway.risk import assessment  # noqa: E402
 from clearway.risk import service as risk  # noqa: E402
 from clearway.schema import upgrade  # noqa: E402
+from intake import CLASSIFIER_MODELS, scratch_postgres_database  # noqa: E402
 
-POSTGRES_URL = os.environ.get("CLEARWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 EORI = "GB123456789000"
 PROFILES = [
     {
@@ -139,7 +139,7 @@ def measure(db: Database, ids: list[str]) -> dict[str, float]:
     # The models load once per process; not part of the per-declaration cost. The HS classifier (asked about each
     # goods item's code) is the one `make run` prepares, built here first if it is not yet.
     assessment.active_model(db.settings)
-    os.environ.setdefault("CLEARWAY_CLASSIFICATION_MODELS", str(ROOT / "var" / "models" / "classification"))
+    os.environ.setdefault("CLEARWAY_CLASSIFICATION_MODELS", str(CLASSIFIER_MODELS))
     classification.get_model().rank(["warm-up"], limit=1)
     decide_ms, cpu_ms, total_ms = [], [], []
     original = assessment.decide_channel
@@ -182,24 +182,15 @@ def main() -> None:
         db, ids = setup(f"sqlite:///{tmp}/bench.db", Path(tmp) / "var", args.count)
         results["sqlite"] = measure(db, ids)
         db.dispose()
-        base = make_url(POSTGRES_URL)
-        name = f"clearway_riskbench_{uuid.uuid4().hex[:8]}"
-        admin = dict(host=base.host, port=base.port or 5432, user=base.username, dbname=base.database, autocommit=True)
-        try:
-            with psycopg.connect(**admin, connect_timeout=3) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-        except psycopg.Error as exc:
-            print(f"PostgreSQL not reachable ({exc}); SQLite only")
-        else:
+        with ExitStack() as stack:
             try:
-                db, ids = setup(
-                    base.set(database=name).render_as_string(hide_password=False), Path(tmp) / "var", args.count
-                )
+                url = stack.enter_context(scratch_postgres_database("clearway_riskbench"))
+            except psycopg.Error as exc:
+                print(f"PostgreSQL not reachable ({exc}); SQLite only")
+            else:
+                db, ids = setup(url, Path(tmp) / "var", args.count)
                 results["postgresql"] = measure(db, ids)
                 db.dispose()
-            finally:
-                with psycopg.connect(**admin) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     for backend, f in results.items():
         print(
             f"{backend}: decide_channel median {f['decide_channel_ms_median']} ms "

@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,21 +99,30 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[Database]:
-    """A database of its own on the PostgreSQL server, so parallel runs never collide; dropped at the end."""
+@contextmanager
+def scratch_postgres_database(prefix: str) -> Iterator[str]:
+    """The URL of an empty database of its own on the PostgreSQL server, so parallel runs never collide; dropped
+    afterwards."""
     base = make_url(POSTGRES_URL)
-    name = f"clearway_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = dict(host=base.host, port=base.port or 5432, user=base.username, dbname=base.database, autocommit=True)
     with psycopg.connect(**admin) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = base.set(database=name).render_as_string(hide_password=False)
-    _prepare(url)
-    db = Database(url)
-    yield db
-    db.dispose()
-    with psycopg.connect(**admin) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(**admin) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[Database]:
+    """A migrated database of its own on the PostgreSQL server, for the whole session."""
+    with scratch_postgres_database("clearway_test") as url:
+        _prepare(url)
+        db = Database(url)
+        yield db
+        db.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

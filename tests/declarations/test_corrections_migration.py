@@ -4,21 +4,18 @@ and back on downgrade, on both backends."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy.engine import make_url
 
 from clearway.db import Database
 from clearway.declarations.corrections import count_code_corrections, item_code_corrections, recorded_code_corrections
 from clearway.schema import alembic_config, upgrade
 
-from ..conftest import BACKENDS, POSTGRES_URL
+from ..conftest import BACKENDS, scratch_postgres_database
 
 BEFORE = "0004_revenue"
 
@@ -29,14 +26,8 @@ def empty_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrated.db'}"
         return
-    base = make_url(POSTGRES_URL)
-    name = f"clearway_migration_{uuid.uuid4().hex[:10]}"
-    admin = dict(host=base.host, port=base.port or 5432, user=base.username, dbname=base.database, autocommit=True)
-    with psycopg.connect(**admin) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield base.set(database=name).render_as_string(hide_password=False)
-    with psycopg.connect(**admin) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_postgres_database("clearway_migration") as url:
+        yield url
 
 
 def _seed_before(url: str) -> None:

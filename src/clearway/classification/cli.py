@@ -226,7 +226,7 @@ def corrections_command(
         console.print(f"Wrote {_count(len(recorded), 'correction')} recorded by officers to {out}.")
         return
     counts = _reading_corrections(count_code_corrections)
-    shown = counts.changed if changed else counts.total
+    shown = counts.kept(changed_only=changed)
     if not shown:
         what = "changed a goods item's HS code" if changed else "recorded a corrected HS code"
         console.print(f"No officer has {what} in a control result yet.")

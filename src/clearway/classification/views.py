@@ -142,7 +142,7 @@ def corrections(
     return CorrectionsOut(
         total=counts.total,
         changed=counts.changed,
-        shown=counts.changed if changed else counts.total,
+        shown=counts.kept(changed_only=changed),
         offset=offset,
         limit=limit,
         items=[CorrectionOut.of(r) for r in page],

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, not_, or_, select
+from sqlalchemy import Boolean, ColumnElement, Select, and_, case, func, not_, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from clearway.declarations.models import GoodsItem, HSCodeCorrection
@@ -27,18 +27,17 @@ class RecordedCorrection:
     correction: HSCodeCorrection
     description: str
     declared_code: str
-
-    @property
-    def changes_code(self) -> bool:
-        """False when the officer confirmed the declared code (at any length: 6109.10 confirms 6109.10.00.10)."""
-        declared, recorded = self.declared_code, self.correction.hs_code
-        return not (declared.startswith(recorded) or recorded.startswith(declared))
+    changes_code: bool  # False when the officer confirmed the declared code (see `_changes_code`)
 
 
 @dataclass(frozen=True)
 class CorrectionCounts:
     total: int  # goods items with a code recorded by an officer
     changed: int  # of them, those whose recorded code differs from the declared one
+
+    def kept(self, *, changed_only: bool) -> int:
+        """How many corrections a list with or without the `changed_only` filter holds."""
+        return self.changed if changed_only else self.total
 
 
 def _is_latest() -> ColumnElement[bool]:
@@ -56,7 +55,8 @@ def _is_latest() -> ColumnElement[bool]:
 
 
 def _changes_code() -> ColumnElement[bool]:
-    """`RecordedCorrection.changes_code` in SQL: neither code begins the other."""
+    """Whether the recorded code changes the declared one: neither code begins the other (6109.10 confirms
+    6109.10.00.10)."""
     declared, recorded = GoodsItem.hs_code, HSCodeCorrection.hs_code
     return not_(or_(declared.startswith(recorded), recorded.startswith(declared)))
 
@@ -88,13 +88,16 @@ def recorded_code_corrections(
 ) -> list[RecordedCorrection]:
     """The latest recorded code of each goods item, oldest first (or newest first), optionally one page of them and
     only those that change the declared code."""
-    query = _current(select(HSCodeCorrection, GoodsItem.description, GoodsItem.hs_code), changed_only=changed_only)
+    # Read as a boolean on every backend (SQLite returns the comparison as 0 or 1).
+    changes_code = type_coerce(_changes_code(), Boolean)
+    columns = select(HSCodeCorrection, GoodsItem.description, GoodsItem.hs_code, changes_code)
+    query = _current(columns, changed_only=changed_only)
     direction = (lambda column: column.desc()) if newest_first else (lambda column: column.asc())
     query = query.order_by(direction(HSCodeCorrection.recorded_at), direction(HSCodeCorrection.id))
     if limit is not None:
         query = query.limit(limit).offset(offset)
     rows = session.execute(query.execution_options(yield_per=1000))
-    return [RecordedCorrection(correction, description, declared) for correction, description, declared in rows]
+    return [RecordedCorrection(*row) for row in rows]
 
 
 def count_code_corrections(session: Session) -> CorrectionCounts:

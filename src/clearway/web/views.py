@@ -971,7 +971,7 @@ def hs_corrections(
             request, classification_api.corrections_csv(recorded_code_corrections(session, changed_only=changed))
         )
     counts = count_code_corrections(session)
-    shown = counts.changed if changed else counts.total
+    shown = counts.kept(changed_only=changed)
     pages = max(1, -(-shown // CORRECTIONS_PAGE))
     page = min(page, pages)
     newest_first = recorded_code_corrections(
