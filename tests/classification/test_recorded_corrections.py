@@ -177,6 +177,12 @@ def test_customs_staff_review_the_corrections_through_the_api_and_the_workbench(
     download = client.get("/classification/corrections?format=csv")
     assert download.status_code == 200 and "Blue plastic widgets for children,950300,610910" in download.text
 
+    # Officers, who record the codes, find the same page from their navigation.
+    sign_in(client, people.create("customs_officer"))
+    queue = client.get("/")
+    assert queue.status_code == 200 and 'href="/classification/corrections"' in queue.text
+    assert client.get("/classification/corrections").status_code == 200
+
 
 def test_declarants_do_not_see_the_corrections_page(client, people):
     broker = people.create("declarant")

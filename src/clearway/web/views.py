@@ -70,7 +70,13 @@ LOGIN_ATTEMPTS = parse_limit("5/5 minutes")
 _LOGIN_LIMITER = MovingWindowRateLimiter(MemoryStorage())
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.globals.update(w=w, forms=forms, duration=kpi.duration_words)
+templates.env.globals.update(
+    w=w,
+    forms=forms,
+    duration=kpi.duration_words,
+    # who is shown the HS corrections page in the navigation: whoever may open it
+    correction_reviewers=tuple(role.value for role in classification_api.REVIEWER_ROLES),
+)
 templates.env.filters.update(status=w.status_words, when=w.when, ago=w.ago, money=w.money, pct=w.pct, role=w.role_words)
 
 
