@@ -75,7 +75,7 @@ templates.env.globals.update(
     forms=forms,
     duration=kpi.duration_words,
     # who is shown the HS corrections page in the navigation: whoever may open it
-    correction_reviewers=tuple(role.value for role in classification_api.REVIEWER_ROLES),
+    correction_reviewers=classification_api.REVIEWER_ROLES,
 )
 templates.env.filters.update(status=w.status_words, when=w.when, ago=w.ago, money=w.money, pct=w.pct, role=w.role_words)
 
