@@ -24,7 +24,7 @@ import functools
 import pickle
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.svm import LinearSVC
 
 from clearway.classification.abbreviations import Abbreviations
+from clearway.classification.glossary import NO_GLOSSARY, Glossary, load_glossary
 from clearway.classification.lexicon import NO_LEXICON, Lexicon, Match, load_lexicon
 from clearway.classification.reference import Nomenclature
 from clearway.classification.semantic import MODEL_ID, SentenceEncoder, TunedEncoder, get_encoder, tune_encoder
@@ -46,7 +47,7 @@ from clearway.classification.text import for_encoder, normalize, stem
 
 LEVELS = (6, 4, 2)
 # Bumped whenever the saved artefact's layout changes, so a cached shipped model is rebuilt rather than misread.
-MODEL_FORMAT = 9
+MODEL_FORMAT = 10
 _WORD = re.compile(r"[a-z0-9]{3,}")
 _STOP = {
     "and",
@@ -107,6 +108,8 @@ class Params:
     lexicon_max_texts: int = 1000
     # Shorthand read as the tariff's words ("sntry twls": sanitary towels, a last word cut short: "trous").
     abbreviations: bool = True
+    # Trade names read as the goods they are ("amstel": beer made from malt), see `glossary`.
+    glossary: bool = True
     # Tuning the encoder on the examples (0 epochs: the encoder as shipped). Descriptions are pulled towards their
     # subheading's prototype by a softmax over all subheadings; `tune_scale` sharpens that softmax.
     tune_epochs: int = 3
@@ -385,7 +388,7 @@ class HSClassifier:
                 None,
                 np.vstack([path_vectors[listed], prototypes[listed], own_vectors[listed]]),
             )
-            descriptions = [for_encoder(d) for d, _ in examples]
+            descriptions = [self._encoder_text(d) for d, _ in examples]
             if p.tune_epochs and len(examples) >= p.tune_min_examples:
                 labels = np.array([self._class_pos[c] for _, c in examples], dtype=np.int64)
                 tune = functools.partial(self._tune, descriptions, labels, prototypes, say=say)
@@ -791,22 +794,38 @@ class HSClassifier:
         return np.mean([booster.predict(features, num_threads=1) for booster in rankers], axis=0)
 
     def _read(self, description: str) -> str:
-        """A description normalized, each shorthand followed by the tariff's word it stands for."""
-        normalized = normalize(description)
-        return Abbreviations.expand(normalized, self._shorthand(normalized))
+        """A description normalized and followed by the goods its trade names are, each shorthand followed by the
+        tariff's word it stands for."""
+        glossary = self._glossary()
+        normalized = normalize(glossary.read(description, self._is_word))
+        names = glossary.words(normalized, self._is_word)
+        return Abbreviations.expand(normalized, self._shorthand(normalized, names))
 
-    def _shorthand(self, normalized: str) -> dict[str, str]:
-        """The shorthand words of a normalized description and the tariff's words they stand for."""
+    def _is_word(self, word: str) -> bool:
+        """Whether a word is one of the tariff's or WordNet's (else it may be shorthand, or a trade name's)."""
+        known = self._abbreviations.known if self._abbreviations is not None else ()
+        return word in known or self._lexicon().lemma(word) is not None
+
+    def _shorthand(self, normalized: str, names: Set[str] = frozenset()) -> dict[str, str]:
+        """The shorthand words of a normalized description (trade names are none) and the tariff's words they stand
+        for."""
         if self._abbreviations is None:
             return {}
         lexicon = self._lexicon()
-        return self._abbreviations.meanings(normalized, is_word=lambda w: lexicon.lemma(w) is not None)
+        return self._abbreviations.meanings(normalized, is_word=lambda w: w in names or lexicon.lemma(w) is not None)
+
+    def _glossary(self) -> Glossary:
+        return load_glossary() if self.params.glossary else NO_GLOSSARY
+
+    def _encoder_text(self, description: str) -> str:
+        """A description as the encoder reads it: as written, followed by the goods its trade names are."""
+        return for_encoder(self._glossary().read(description, self._is_word))
 
     def _embed(self, descriptions: Sequence[str]) -> np.ndarray | None:
-        """The meaning of each description as written (None for a words-only model)."""
+        """The meaning of each description (None for a words-only model)."""
         if self.encoder_id is None:
             return None
-        return (self._query_encoder or get_encoder()).encode([for_encoder(d) for d in descriptions])
+        return (self._query_encoder or get_encoder()).encode([self._encoder_text(d) for d in descriptions])
 
     # ---------------------------------------------------------------- suggesting
     def rank(self, descriptions: Sequence[str], *, limit: int = 5, batch_size: int = 256) -> list[list[str]]:
@@ -858,6 +877,7 @@ class HSClassifier:
                 verb = label if label.startswith("close") else f"matched {label}"
                 reasons.append(f"{verb} '{text}' ({_format_code(code)}, similarity {sims[0, best]:.2f})")
         reasons += self._lexicon_reasons(code, j, evidence)
+        reasons += self._glossary_reasons(code, evidence)
         nomenclature_words = set(_WORD.findall(normalize(self._nomenclature_texts.get(code, ""))))
         shared = sorted(w for w in query_words if w in nomenclature_words or w.rstrip("s") in nomenclature_words)
         if shared:
@@ -885,6 +905,16 @@ class HSClassifier:
             f"WordNet: {said}; matched tariff text '{_shortened(tariff_text, 90, tail=True)}' "
             f"({_format_code(code)}, similarity {evidence.sim_lexicon_ref[0, best]:.2f})"
         ]
+
+    def _glossary_reasons(self, code: str, evidence: _Evidence) -> list[str]:
+        """The trade names of the description whose goods share a word with this code's nomenclature text."""
+        code_words = _content_words(self._nomenclature_texts.get(code, "")) - _STOP
+        said = [
+            entry.sentence()
+            for _, entry in self._glossary().matches(evidence.normalized[0], self._is_word)
+            if _content_words(entry.goods) & code_words
+        ]
+        return [f"trade name: {'; '.join(said)}"] if said else []
 
     @staticmethod
     def _best_text(bank: _Bank | None, sims: np.ndarray, j: int, floor: float) -> int | None:

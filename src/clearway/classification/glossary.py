@@ -1,0 +1,137 @@
+"""Trade names read as the goods they are (pure).
+
+Parcel operators describe goods by their brand or product line: "amstel 8l", "ariel pods 30", "calpol 6yrs+ s-f
+sachets", "mybllne superstay matte ink". The tariff never names a brand, WordNet knows few of them, and the sentence
+encoder learned little about shop shelves, so such descriptions fall back on the most common parcel code. The shipped
+glossary (`reference/glossary/trade-names.tsv`) says what each trade name is, in the tariff's words: "amstel" is
+"beer made from malt", "calpol" a "paracetamol medicament for children, oral suspension or sachets".
+
+It was written by Clearway's team from general knowledge of the brands sold and shipped in the UK, the EU and the
+US (about 5,500 names), not from the labelled examples, and is plain text so that an administration can extend it
+with its own trade's names. A name that is an ordinary word on its own ("always", "fairy", "boss") is listed only in
+a form that cannot be anything else ("always ultra", "fairy liquid", "hugo boss").
+
+The classifier reads a description followed by the goods its trade names are (`Glossary.read`), for its words and
+for the encoder alike, in training and when suggesting, so the evidence of each kind learns what the glossary's
+words are worth.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from clearway.classification.abbreviations import skeleton
+from clearway.classification.reference import REFERENCE_DIR
+from clearway.classification.text import normalize
+
+GLOSSARY_FILE = REFERENCE_DIR / "glossary" / "trade-names.tsv"
+_MIN_SINGLE = 4  # a single word shorter than this is too easily something else ("mac", "bic" only with a second word)
+_MIN_SHORTHAND = 5  # letters of a name's shorthand form ("cnstn" for "canesten")
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+def _shorthand_key(word: str) -> str:
+    """A word's consonants after its first letter, doubled letters once: "canesten" and "canestn" are both "cnstn",
+    "maybelline" and "mybllne" "mybln"."""
+    return _DOUBLED.sub(r"\1", skeleton(word))
+
+
+def _never_a_word(word: str) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class TradeName:
+    """A trade name as the glossary writes it, and what the goods are."""
+
+    name: str
+    goods: str
+
+    def sentence(self) -> str:
+        return f"'{self.name}' is {self.goods}"
+
+
+@dataclass(frozen=True)
+class Glossary:
+    """Trade names by their normalized words (a name written as two words also as one: "air wick", "airwick")."""
+
+    names: dict[str, TradeName]
+    longest: int
+    # One-word names (and names written as one word) by their shorthand form, where no other name shares it.
+    shorthand: dict[str, TradeName] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, lines: list[str]) -> Glossary:
+        """From `name<TAB>goods` lines ("#" begins a comment; the first listing of a name stands)."""
+        names: dict[str, TradeName] = {}
+        for line in lines:
+            if not line.strip() or line.lstrip().startswith("#") or "\t" not in line:
+                continue
+            name, goods = (part.strip() for part in line.split("\t", 1))
+            key = normalize(name)
+            words = key.split()
+            if not words or not goods or (len(words) == 1 and len(key) < _MIN_SINGLE):
+                continue
+            entry = TradeName(name, goods.split("\t")[0].strip())
+            for form in {key, "".join(words)}:
+                names.setdefault(form, entry)
+        by_key: dict[str, set[TradeName]] = {}
+        for form, entry in names.items():
+            if " " not in form and form.isalpha() and len(form) >= _MIN_SHORTHAND + 1:
+                by_key.setdefault(_shorthand_key(form), set()).add(entry)
+        shorthand = {k: next(iter(v)) for k, v in by_key.items() if len(v) == 1 and len(k) >= _MIN_SHORTHAND}
+        return cls(names=names, longest=max((len(k.split()) for k in names), default=0), shorthand=shorthand)
+
+    def matches(self, normalized: str, is_word: Callable[[str], bool] = _never_a_word) -> list[tuple[str, TradeName]]:
+        """The trade names of a normalized description, longest first, each with the words that name it. A word that
+        is no word (by `is_word`) may be a name's shorthand ("canestn": canesten, "mybllne": maybelline)."""
+        words = normalized.split()
+        out: list[tuple[str, TradeName]] = []
+        seen: set[str] = set()
+        i = 0
+        while i < len(words):
+            for n in range(min(self.longest, len(words) - i), 0, -1):
+                phrase = " ".join(words[i : i + n])
+                entry = self.names.get(phrase) or (self.names.get(phrase.replace(" ", "")) if n > 1 else None)
+                if entry is not None:
+                    if entry.goods not in seen:
+                        out.append((phrase, entry))
+                        seen.add(entry.goods)
+                    i += n
+                    break
+            else:
+                entry = self._shorthand_of(words[i], is_word)
+                if entry is not None and entry.goods not in seen:
+                    out.append((words[i], entry))
+                    seen.add(entry.goods)
+                i += 1
+        return out
+
+    def _shorthand_of(self, word: str, is_word: Callable[[str], bool]) -> TradeName | None:
+        if not self.shorthand or len(word) < _MIN_SHORTHAND or not word.isalpha() or is_word(word):
+            return None
+        return self.shorthand.get(_shorthand_key(word))
+
+    def words(self, normalized: str, is_word: Callable[[str], bool] = _never_a_word) -> set[str]:
+        """The words of a normalized description that belong to a trade name (no shorthand to read in them)."""
+        return {w for phrase, _ in self.matches(normalized, is_word) for w in phrase.split()}
+
+    def read(self, description: str, is_word: Callable[[str], bool] = _never_a_word) -> str:
+        """The description followed by what its trade names are ("amstel 8l" -> "amstel 8l; beer made from malt")."""
+        goods = [entry.goods for _, entry in self.matches(normalize(description), is_word)]
+        return "; ".join([description, *goods]) if goods else description
+
+
+NO_GLOSSARY = Glossary(names={}, longest=0)
+
+
+@lru_cache(maxsize=2)
+def load_glossary(path: Path = GLOSSARY_FILE) -> Glossary:
+    """The shipped glossary (empty if the file is absent)."""
+    if not path.is_file():
+        return NO_GLOSSARY
+    return Glossary.parse(path.read_text(encoding="utf-8").splitlines())
