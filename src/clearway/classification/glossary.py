@@ -19,14 +19,14 @@ words are worth.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from clearway.classification.abbreviations import skeleton
 from clearway.classification.reference import REFERENCE_DIR
-from clearway.classification.text import normalize
+from clearway.classification.text import longest_phrases, normalize
 
 GLOSSARY_FILE = REFERENCE_DIR / "glossary" / "trade-names.tsv"
 _MIN_SINGLE = 4  # a single word shorter than this is too easily something else ("mac", "bic" only with a second word)
@@ -89,27 +89,23 @@ class Glossary:
     def matches(self, normalized: str, is_word: Callable[[str], bool] = _never_a_word) -> list[tuple[str, TradeName]]:
         """The trade names of a normalized description, longest first, each with the words that name it. A word that
         is no word (by `is_word`) may be a name's shorthand ("canestn": canesten, "mybllne": maybelline)."""
-        words = normalized.split()
-        out: list[tuple[str, TradeName]] = []
-        seen: set[str] = set()
-        i = 0
-        while i < len(words):
-            for n in range(min(self.longest, len(words) - i), 0, -1):
-                phrase = " ".join(words[i : i + n])
-                entry = self.names.get(phrase) or (self.names.get(phrase.replace(" ", "")) if n > 1 else None)
-                if entry is not None:
-                    if entry.goods not in seen:
-                        out.append((phrase, entry))
-                        seen.add(entry.goods)
-                    i += n
-                    break
-            else:
-                entry = self._shorthand_of(words[i], is_word)
-                if entry is not None and entry.goods not in seen:
-                    out.append((words[i], entry))
-                    seen.add(entry.goods)
-                i += 1
+        found = longest_phrases(normalized.split(), self.longest, lambda phrase: self._name(phrase, is_word))
+        seen: set[str] = set()  # a name and its product line often say the same goods: said once
+        out = []
+        for words, entry in found:
+            if entry.goods not in seen:
+                out.append((words, entry))
+                seen.add(entry.goods)
         return out
+
+    def _name(self, phrase: Sequence[str], is_word: Callable[[str], bool]) -> TradeName | None:
+        """The trade name a phrase of words is (as written, or as one word), or whose shorthand a single word is."""
+        entry = self.names.get(" ".join(phrase))
+        if entry is None and len(phrase) > 1:
+            entry = self.names.get("".join(phrase))
+        if entry is None and len(phrase) == 1:
+            entry = self._shorthand_of(phrase[0], is_word)
+        return entry
 
     def _shorthand_of(self, word: str, is_word: Callable[[str], bool]) -> TradeName | None:
         if not self.shorthand or len(word) < _MIN_SHORTHAND or not word.isalpha() or is_word(word):

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import gzip
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from clearway.classification.reference import REFERENCE_DIR
+from clearway.classification.text import longest_phrases
 
 LEXICON_FILE = REFERENCE_DIR / "wordnet" / "noun-expansions.tsv.gz"
 # Hypernyms this close to WordNet's root ("entity", "object", "artifact", "instrumentality") say nothing useful.
@@ -91,22 +92,17 @@ class Lexicon:
     def matches(self, normalized: str) -> list[Match]:
         """The nouns of a normalized description, longest phrase first ("guinea pig" before "guinea"); a phrase
         written apart also meets its one-word form ("sun glasses" is "sunglasses")."""
-        words = normalized.split()
-        out: list[Match] = []
-        i = 0
-        while i < len(words):
-            for n in range(min(_LONGEST_PHRASE, len(words) - i), 0, -1):
-                phrase = words[i : i + n]
-                lemma = self.lemma("_".join(phrase))
-                if lemma is None and n > 1:
-                    lemma = self.lemma("".join(phrase))
-                if lemma is not None and (n > 1 or len(phrase[0]) >= 3):
-                    out.append(Match(" ".join(phrase), self.nouns[lemma]))
-                    i += n
-                    break
-            else:
-                i += 1
-        return out
+        return [Match(words, noun) for words, noun in longest_phrases(normalized.split(), _LONGEST_PHRASE, self._noun)]
+
+    def _noun(self, phrase: Sequence[str]) -> Noun | None:
+        """The noun a phrase of words names ("_"-joined, or written as one word), if any; a single word of fewer than
+        three letters names none."""
+        lemma = self.lemma("_".join(phrase))
+        if lemma is None and len(phrase) > 1:
+            lemma = self.lemma("".join(phrase))
+        if lemma is None or (len(phrase) == 1 and len(phrase[0]) < 3):
+            return None
+        return self.nouns[lemma]
 
     def expand(self, normalized: str) -> str:
         """What WordNet says the description's nouns are, as one text ("" when it knows none of them)."""

@@ -811,8 +811,7 @@ class HSClassifier:
         for."""
         if self._abbreviations is None:
             return {}
-        lexicon = self._lexicon()
-        return self._abbreviations.meanings(normalized, is_word=lambda w: w in names or lexicon.lemma(w) is not None)
+        return self._abbreviations.meanings(normalized, is_word=lambda w: w in names or self._is_word(w))
 
     def _glossary(self) -> Glossary:
         return load_glossary() if self.params.glossary else NO_GLOSSARY

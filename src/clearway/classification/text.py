@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import snowballstemmer
 
@@ -92,6 +94,29 @@ _T_SHIRT = re.compile(r"\b(?:t|tee)[ -]?(shirts?)\b", re.IGNORECASE)
 def for_encoder(text: str) -> str:
     """A description as the sentence encoder reads it best: as written, but with T-shirts spelled "t-shirt"."""
     return _T_SHIRT.sub(r"t-\1", text)
+
+
+T = TypeVar("T")
+
+
+def longest_phrases(
+    words: Sequence[str], longest: int, find: Callable[[Sequence[str]], T | None]
+) -> list[tuple[str, T]]:
+    """What `find` knows of a text's words, left to right, the longest phrase (of at most `longest` words) first at
+    each place: "guinea pigs for sale" gives "guinea pigs" before "guinea" could be read. Each found phrase, joined by
+    spaces, with what `find` returned for it; the scan goes on after it."""
+    out: list[tuple[str, T]] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(longest, len(words) - i), 0, -1):
+            found = find(words[i : i + n])
+            if found is not None:
+                out.append((" ".join(words[i : i + n]), found))
+                i += n
+                break
+        else:
+            i += 1
+    return out
 
 
 def hs6_of(code: str) -> str | None:
