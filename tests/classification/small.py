@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from clearway.classification.model import HSClassifier
+from clearway.classification.model import HSClassifier, Params
 from clearway.classification.reference import Nomenclature, load_nomenclature
 
 EXAMPLES = [
@@ -57,3 +57,11 @@ def small_model() -> HSClassifier:
     model = HSClassifier().fit(EXAMPLES, nomenclature=small_nomenclature(), tariff_lines=TARIFF_LINES)
     model.metadata = {"version": "test"}
     return model
+
+
+@functools.cache
+def small_model_without_shop_words() -> HSClassifier:
+    """The same without the shipped shop words ("sneakers" read by WordNet alone)."""
+    return HSClassifier(Params(shop_words=False)).fit(
+        EXAMPLES, nomenclature=small_nomenclature(), tariff_lines=TARIFF_LINES
+    )

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from clearway.classification.glossary import GLOSSARY_FILE, Glossary, load_glossary
+from clearway.classification.glossary import (
+    GLOSSARY_FILE,
+    SHOP_WORD,
+    SHOP_WORDS_FILE,
+    TRADE_NAME,
+    Glossary,
+    load_glossary,
+)
 from clearway.classification.model import HSClassifier, Params
 from clearway.classification.text import normalize
 
@@ -52,6 +59,29 @@ def test_a_names_shorthand_is_read_as_the_name_unless_it_is_a_word():
     assert clash.matches("canestn") == []  # a shorthand two names share says neither
 
 
+def test_shop_words_come_after_trade_names_and_keep_their_kind():
+    glossary = Glossary.parse_sections(
+        [
+            (TRADE_NAME, ["air max\tsports footwear, trainers"]),
+            (SHOP_WORD, ["power bank\tportable battery, electric accumulator", "air max\tan air pump"]),
+        ]
+    )
+    [(_, name)] = glossary.matches(normalize("nike air max 90"))
+    assert (name.kind, name.goods) == (TRADE_NAME, "sports footwear, trainers")  # the trade name's listing stands
+    [(words, shop_word)] = glossary.matches(normalize("Power-Bank 10000mAh"))
+    assert (words, shop_word.kind) == ("power bank", SHOP_WORD)
+    assert glossary.matches("powerbank usb c")[0][1] is shop_word  # written as one word too
+
+
+def test_the_last_word_of_a_compound_names_the_goods():
+    glossary = Glossary.parse(
+        ["mobile phone\tsmartphone", "phone case\tprotective case of plastics", "dog coat\tdog coat"], SHOP_WORD
+    )
+    [(words, entry)] = glossary.matches(normalize("mobile phone case silicone"))
+    assert (words, entry.goods) == ("telephone phone case", "protective case of plastics")  # "phone" is spelled out
+    assert [e.goods for _, e in glossary.matches(normalize("dog coat and mobile phone"))] == ["dog coat", "smartphone"]
+
+
 def test_a_description_is_read_followed_by_the_goods_its_names_are():
     glossary = _glossary()
     assert glossary.read("amstel 8l") == "amstel 8l; beer made from malt"
@@ -76,6 +106,24 @@ def test_the_shipped_glossary_is_broad_and_keeps_ordinary_words_out():
         assert ordinary not in glossary.names, ordinary
 
 
+def test_the_shipped_shop_words_read_what_shops_call_goods_and_keep_ambiguous_words_out():
+    glossary = load_glossary()
+    assert SHOP_WORDS_FILE.is_file()
+    shop_words = {id(e) for e in glossary.names.values() if e.kind == SHOP_WORD}
+    assert len(shop_words) >= 1000
+    for description, goods_word in [
+        ("ladies trainers size 6", "footwear"),
+        ("mens hoodie black xl", "sweatshirt"),
+        ("power bank 10000mah", "accumulator"),
+        ("vape pen kit", "vaporising"),
+        ("pack of nappies size 4", "napkins"),
+    ]:
+        assert goods_word in glossary.read(description).lower(), description
+    for ambiguous in ["pumps", "tops", "heels", "runners", "primer", "foundation", "palette", "case", "flats", "bike"]:
+        assert ambiguous not in glossary.names, ambiguous
+    assert load_glossary(shop_words=None).names.keys() < glossary.names.keys()
+
+
 def test_the_classifier_knows_goods_by_their_trade_name_and_says_so(small_model, small_nomenclature):
     [first, *_] = small_model.suggest("dreamies 60g")
     assert first.hs_code == "230910"
@@ -84,3 +132,10 @@ def test_the_classifier_knows_goods_by_their_trade_name_and_says_so(small_model,
         small.EXAMPLES, nomenclature=small_nomenclature, tariff_lines=small.TARIFF_LINES
     )
     assert without.suggest("dreamies 60g")[0].hs_code != "230910"  # the words alone say nothing of a cat treat
+
+
+def test_the_classifier_knows_goods_by_their_shop_word_and_says_so(small_model):
+    [first, *_] = small_model.suggest("power bank 10000mah")
+    assert first.hs_code == "850760"  # lithium-ion accumulators
+    assert "shop word: 'power bank' is portable lithium-ion battery, electric accumulator" in first.why
+    assert small.small_model_without_shop_words().suggest("power bank 10000mah")[0].hs_code != "850760"

@@ -8,6 +8,8 @@ from clearway.classification.lexicon import LEXICON_FILE, Lexicon, Noun, build_l
 from clearway.classification.model import EVIDENCE
 from clearway.classification.text import normalize
 
+from . import small
+
 # A chain from WordNet's root down to "euphonium": the first four levels are too general to say anything.
 _CHAIN = [
     ("00000001", "entity", None, "that which is perceived to have its own distinct existence"),
@@ -72,8 +74,9 @@ def test_wordnets_word_for_the_goods_is_evidence_and_a_reason(small_model):
     assert all(features[0, :, EVIDENCE.index("lexicon_found")] == 1.0)
     horse = next(s for s in small_model.suggest("stallion", limit=100) if s.hs_code == "010121")
     assert any(why.startswith("WordNet: 'stallion' is a kind of male horse") for why in horse.why)
-    # A reason names only the nouns whose WordNet text meets the tariff text ("men" are a work force there).
-    [shoes] = small_model.suggest("mens sneakers", limit=1)
+    # A reason names only the nouns whose WordNet text meets the tariff text ("men" are a work force there). The
+    # shop words read "sneakers" too, and their reason stands for it there, so WordNet's is seen without them.
+    [shoes] = small.small_model_without_shop_words().suggest("mens sneakers", limit=1)
     [wordnet] = [why for why in shoes.why if why.startswith("WordNet:")]
     assert shoes.hs_code == "640411" and "'sneakers' is a kind of shoe" in wordnet and "'men'" not in wordnet
     # A description WordNet knows nothing of gets no such evidence.

@@ -176,7 +176,7 @@ def test_tuned_encoder_never_saw_the_folds_the_ranker_learns_from(small_nomencla
     model = HSClassifier(params).fit(examples, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES)
     # One encoder per half of the folds, tuned on the other half, then one on everything.
     fold_of = model_module._folds(len(examples), 4, params.seed)
-    read = [for_encoder(d) for d, _ in examples]  # as the encoder reads them ("t-shirt")
+    read = [model._encoder_text(d) for d, _ in examples]  # as the encoder reads them ("t-shirt", shop words' goods)
     halves = [{d for d, f in zip(read, fold_of, strict=True) if f % 2 != half} for half in range(2)]
     assert tuned_on == [*halves, set(read)]
     assert model._query_encoder is not None

@@ -1,4 +1,4 @@
-"""Trade names read as the goods they are (pure).
+"""Trade names and shop words read as the goods they are (pure).
 
 Parcel operators describe goods by their brand or product line: "amstel 8l", "ariel pods 30", "calpol 6yrs+ s-f
 sachets", "mybllne superstay matte ink". The tariff never names a brand, WordNet knows few of them, and the sentence
@@ -10,6 +10,12 @@ It was written by Clearway's team from general knowledge of the brands sold and 
 US (about 5,500 names), not from the labelled examples, and is plain text so that an administration can extend it
 with its own trade's names. A name that is an ordinary word on its own ("always", "fairy", "boss") is listed only in
 a form that cannot be anything else ("always ultra", "fairy liquid", "hugo boss").
+
+Shops and parcel lists also call goods by words the tariff does not use for them: "hoodie", "power bank", "screen
+protector", "e-liquid", "nappies", or "trainers" (WordNet's first sense is a person). The shipped shop words
+(`reference/glossary/shop-words.tsv`, about 2,500 terms written the same way) say what those goods are, and are read
+like trade names, which stand over them. The last word of a compound names the goods, so names are found from the
+end: "mobile phone case" is a phone case before it could be a mobile phone.
 
 The classifier reads a description followed by the goods its trade names are (`Glossary.read`), for its words and
 for the encoder alike, in training and when suggesting, so the evidence of each kind learns what the glossary's
@@ -29,6 +35,9 @@ from clearway.classification.reference import REFERENCE_DIR
 from clearway.classification.text import longest_phrases, normalize
 
 GLOSSARY_FILE = REFERENCE_DIR / "glossary" / "trade-names.tsv"
+SHOP_WORDS_FILE = REFERENCE_DIR / "glossary" / "shop-words.tsv"
+TRADE_NAME = "trade name"
+SHOP_WORD = "shop word"
 _MIN_SINGLE = 4  # a single word shorter than this is too easily something else ("mac", "bic" only with a second word)
 _MIN_SHORTHAND = 5  # letters of a name's shorthand form ("cnstn" for "canesten")
 _DOUBLED = re.compile(r"(.)\1+")
@@ -50,6 +59,7 @@ class TradeName:
 
     name: str
     goods: str
+    kind: str = TRADE_NAME  # or SHOP_WORD: what shops call goods the tariff names otherwise ("hoodie", "power bank")
 
     def sentence(self) -> str:
         return f"'{self.name}' is {self.goods}"
@@ -65,20 +75,26 @@ class Glossary:
     shorthand: dict[str, TradeName] = field(default_factory=dict)
 
     @classmethod
-    def parse(cls, lines: list[str]) -> Glossary:
+    def parse(cls, lines: Sequence[str], kind: str = TRADE_NAME) -> Glossary:
         """From `name<TAB>goods` lines ("#" begins a comment; the first listing of a name stands)."""
+        return cls.parse_sections([(kind, lines)])
+
+    @classmethod
+    def parse_sections(cls, sections: Sequence[tuple[str, Sequence[str]]]) -> Glossary:
+        """From several files' lines, each with the kind of its names; a name listed in an earlier one stands."""
         names: dict[str, TradeName] = {}
-        for line in lines:
-            if not line.strip() or line.lstrip().startswith("#") or "\t" not in line:
-                continue
-            name, goods = (part.strip() for part in line.split("\t", 1))
-            key = normalize(name)
-            words = key.split()
-            if not words or not goods or (len(words) == 1 and len(key) < _MIN_SINGLE):
-                continue
-            entry = TradeName(name, goods.split("\t")[0].strip())
-            for form in {key, "".join(words)}:
-                names.setdefault(form, entry)
+        for kind, lines in sections:
+            for line in lines:
+                if not line.strip() or line.lstrip().startswith("#") or "\t" not in line:
+                    continue
+                name, goods = (part.strip() for part in line.split("\t", 1))
+                key = normalize(name)
+                words = key.split()
+                if not words or not goods or (len(words) == 1 and len(key) < _MIN_SINGLE):
+                    continue
+                entry = TradeName(name, goods.split("\t")[0].strip(), kind)
+                for form in {key, "".join(words)}:
+                    names.setdefault(form, entry)
         by_key: dict[str, set[TradeName]] = {}
         for form, entry in names.items():
             if " " not in form and form.isalpha() and len(form) >= _MIN_SHORTHAND + 1:
@@ -87,9 +103,12 @@ class Glossary:
         return cls(names=names, longest=max((len(k.split()) for k in names), default=0), shorthand=shorthand)
 
     def matches(self, normalized: str, is_word: Callable[[str], bool] = _never_a_word) -> list[tuple[str, TradeName]]:
-        """The trade names of a normalized description, longest first, each with the words that name it. A word that
-        is no word (by `is_word`) may be a name's shorthand ("canestn": canesten, "mybllne": maybelline)."""
-        found = longest_phrases(normalized.split(), self.longest, lambda phrase: self._name(phrase, is_word))
+        """The trade names of a normalized description, each with the words that name it: the longest ending at each
+        place, from the end, since the last word of a compound names the goods ("mobile phone case" is a case). A
+        word that is no word (by `is_word`) may be a name's shorthand ("canestn": canesten, "mybllne": maybelline)."""
+        found = longest_phrases(
+            normalized.split(), self.longest, lambda phrase: self._name(phrase, is_word), from_end=True
+        )
         seen: set[str] = set()  # a name and its product line often say the same goods: said once
         out = []
         for words, entry in found:
@@ -125,9 +144,12 @@ class Glossary:
 NO_GLOSSARY = Glossary(names={}, longest=0)
 
 
-@lru_cache(maxsize=2)
-def load_glossary(path: Path = GLOSSARY_FILE) -> Glossary:
-    """The shipped glossary (empty if the file is absent)."""
-    if not path.is_file():
-        return NO_GLOSSARY
-    return Glossary.parse(path.read_text(encoding="utf-8").splitlines())
+@lru_cache(maxsize=4)
+def load_glossary(path: Path = GLOSSARY_FILE, shop_words: Path | None = SHOP_WORDS_FILE) -> Glossary:
+    """The shipped glossary: its trade names, then its shop words (a file that is absent adds nothing)."""
+    sections = [
+        (kind, file.read_text(encoding="utf-8").splitlines())
+        for kind, file in ((TRADE_NAME, path), (SHOP_WORD, shop_words))
+        if file is not None and file.is_file()
+    ]
+    return Glossary.parse_sections(sections) if sections else NO_GLOSSARY

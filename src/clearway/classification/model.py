@@ -39,7 +39,7 @@ from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.svm import LinearSVC
 
 from clearway.classification.abbreviations import Abbreviations
-from clearway.classification.glossary import NO_GLOSSARY, Glossary, load_glossary
+from clearway.classification.glossary import NO_GLOSSARY, Glossary, TradeName, load_glossary
 from clearway.classification.lexicon import NO_LEXICON, Lexicon, Match, load_lexicon
 from clearway.classification.reference import Nomenclature
 from clearway.classification.semantic import MODEL_ID, SentenceEncoder, TunedEncoder, get_encoder, tune_encoder
@@ -47,7 +47,7 @@ from clearway.classification.text import for_encoder, normalize, stem
 
 LEVELS = (6, 4, 2)
 # Bumped whenever the saved artefact's layout changes, so a cached shipped model is rebuilt rather than misread.
-MODEL_FORMAT = 10
+MODEL_FORMAT = 11
 _WORD = re.compile(r"[a-z0-9]{3,}")
 _STOP = {
     "and",
@@ -110,6 +110,8 @@ class Params:
     abbreviations: bool = True
     # Trade names read as the goods they are ("amstel": beer made from malt), see `glossary`.
     glossary: bool = True
+    # What shops call goods the tariff names otherwise ("hoodie", "power bank", "trainers"), in the same glossary.
+    shop_words: bool = True
     # Tuning the encoder on the examples (0 epochs: the encoder as shipped). Descriptions are pulled towards their
     # subheading's prototype by a softmax over all subheadings; `tune_scale` sharpens that softmax.
     tune_epochs: int = 3
@@ -814,10 +816,12 @@ class HSClassifier:
         return self._abbreviations.meanings(normalized, is_word=lambda w: w in names or self._is_word(w))
 
     def _glossary(self) -> Glossary:
-        return load_glossary() if self.params.glossary else NO_GLOSSARY
+        if not self.params.glossary:
+            return NO_GLOSSARY
+        return load_glossary() if self.params.shop_words else load_glossary(shop_words=None)
 
     def _encoder_text(self, description: str) -> str:
-        """A description as the encoder reads it: as written, followed by the goods its trade names are."""
+        """A description as the encoder reads it: as written, then the goods of its trade names and shop words."""
         return for_encoder(self._glossary().read(description, self._is_word))
 
     def _embed(self, descriptions: Sequence[str]) -> np.ndarray | None:
@@ -849,6 +853,7 @@ class HSClassifier:
         shifted = np.exp((candidate_scores - candidate_scores.max()) * temperature)
         probabilities = shifted / shifted.sum()
         query_words = set(_WORD.findall(normalized)) - _STOP
+        names = [entry for _, entry in self._glossary().matches(normalize(description), self._is_word)]
         out = []
         for position, j in enumerate(row[:limit]):
             code = self.classes[j]
@@ -857,12 +862,14 @@ class HSClassifier:
                     hs_code=code,
                     confidence=round(float(probabilities[position]), 4),
                     score=float(candidate_scores[position]),
-                    why=tuple(self._why(code, int(j), query_words, evidence)),
+                    why=tuple(self._why(code, int(j), query_words, evidence, names)),
                 )
             )
         return out
 
-    def _why(self, code: str, j: int, query_words: set[str], evidence: _Evidence) -> list[str]:
+    def _why(
+        self, code: str, j: int, query_words: set[str], evidence: _Evidence, names: Sequence[TradeName] = ()
+    ) -> list[str]:
         reasons = []
         for bank, sims, label, floor in (
             (self._examples, evidence.sim_ex, "training example", 0.25),
@@ -876,7 +883,7 @@ class HSClassifier:
                 verb = label if label.startswith("close") else f"matched {label}"
                 reasons.append(f"{verb} '{text}' ({_format_code(code)}, similarity {sims[0, best]:.2f})")
         reasons += self._lexicon_reasons(code, j, evidence)
-        reasons += self._glossary_reasons(code, evidence)
+        reasons += self._glossary_reasons(code, names)
         nomenclature_words = set(_WORD.findall(normalize(self._nomenclature_texts.get(code, ""))))
         shared = sorted(w for w in query_words if w in nomenclature_words or w.rstrip("s") in nomenclature_words)
         if shared:
@@ -905,15 +912,15 @@ class HSClassifier:
             f"({_format_code(code)}, similarity {evidence.sim_lexicon_ref[0, best]:.2f})"
         ]
 
-    def _glossary_reasons(self, code: str, evidence: _Evidence) -> list[str]:
-        """The trade names of the description whose goods share a word with this code's nomenclature text."""
+    def _glossary_reasons(self, code: str, names: Sequence[TradeName]) -> list[str]:
+        """The description's trade names and shop words whose goods share a word with this code's nomenclature text
+        (the goods they are read as are not read again)."""
         code_words = _content_words(self._nomenclature_texts.get(code, "")) - _STOP
-        said = [
-            entry.sentence()
-            for _, entry in self._glossary().matches(evidence.normalized[0], self._is_word)
-            if _content_words(entry.goods) & code_words
-        ]
-        return [f"trade name: {'; '.join(said)}"] if said else []
+        said: dict[str, list[str]] = {}
+        for entry in names:
+            if _content_words(entry.goods) & code_words:
+                said.setdefault(entry.kind, []).append(entry.sentence())
+        return [f"{kind}: {'; '.join(sentences)}" for kind, sentences in said.items()]
 
     @staticmethod
     def _best_text(bank: _Bank | None, sims: np.ndarray, j: int, floor: float) -> int | None:

@@ -100,12 +100,26 @@ T = TypeVar("T")
 
 
 def longest_phrases(
-    words: Sequence[str], longest: int, find: Callable[[Sequence[str]], T | None]
+    words: Sequence[str], longest: int, find: Callable[[Sequence[str]], T | None], *, from_end: bool = False
 ) -> list[tuple[str, T]]:
     """What `find` knows of a text's words, left to right, the longest phrase (of at most `longest` words) first at
     each place: "guinea pigs for sale" gives "guinea pigs" before "guinea" could be read. Each found phrase, joined by
-    spaces, with what `find` returned for it; the scan goes on after it."""
+    spaces, with what `find` returned for it; the scan goes on after it. With `from_end` the scan goes right to left,
+    the longest phrase ending at each place first, since the last word of a compound names the goods: "mobile phone
+    case" gives "phone case" before "mobile phone" could be read (the phrases are still returned left to right)."""
     out: list[tuple[str, T]] = []
+    if from_end:
+        j = len(words)
+        while j > 0:
+            for n in range(min(longest, j), 0, -1):
+                found = find(words[j - n : j])
+                if found is not None:
+                    out.append((" ".join(words[j - n : j]), found))
+                    j -= n
+                    break
+            else:
+                j -= 1
+        return out[::-1]
     i = 0
     while i < len(words):
         for n in range(min(longest, len(words) - i), 0, -1):
