@@ -107,19 +107,10 @@ def longest_phrases(
     spaces, with what `find` returned for it; the scan goes on after it. With `from_end` the scan goes right to left,
     the longest phrase ending at each place first, since the last word of a compound names the goods: "mobile phone
     case" gives "phone case" before "mobile phone" could be read (the phrases are still returned left to right)."""
+    if from_end:  # the same scan over the words reversed, each phrase read (and returned) the right way round
+        backwards = longest_phrases(list(reversed(words)), longest, lambda phrase: find(list(reversed(phrase))))
+        return [(" ".join(reversed(phrase.split())), found) for phrase, found in reversed(backwards)]
     out: list[tuple[str, T]] = []
-    if from_end:
-        j = len(words)
-        while j > 0:
-            for n in range(min(longest, j), 0, -1):
-                found = find(words[j - n : j])
-                if found is not None:
-                    out.append((" ".join(words[j - n : j]), found))
-                    j -= n
-                    break
-            else:
-                j -= 1
-        return out[::-1]
     i = 0
     while i < len(words):
         for n in range(min(longest, len(words) - i), 0, -1):
