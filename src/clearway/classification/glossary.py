@@ -54,8 +54,8 @@ def _never_a_word(word: str) -> bool:
 
 
 @dataclass(frozen=True)
-class TradeName:
-    """A trade name as the glossary writes it, and what the goods are."""
+class GlossaryEntry:
+    """A trade name or shop word as the glossary writes it, and what the goods are."""
 
     name: str
     goods: str
@@ -67,12 +67,13 @@ class TradeName:
 
 @dataclass(frozen=True)
 class Glossary:
-    """Trade names by their normalized words (a name written as two words also as one: "air wick", "airwick")."""
+    """Trade names and shop words by their normalized words (a name written as two words also as one: "air wick",
+    "airwick")."""
 
-    names: dict[str, TradeName]
+    names: dict[str, GlossaryEntry]
     longest: int
     # One-word names (and names written as one word) by their shorthand form, where no other name shares it.
-    shorthand: dict[str, TradeName] = field(default_factory=dict)
+    shorthand: dict[str, GlossaryEntry] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, lines: Sequence[str], kind: str = TRADE_NAME) -> Glossary:
@@ -82,7 +83,7 @@ class Glossary:
     @classmethod
     def parse_sections(cls, sections: Sequence[tuple[str, Sequence[str]]]) -> Glossary:
         """From several files' lines, each with the kind of its names; a name listed in an earlier one stands."""
-        names: dict[str, TradeName] = {}
+        names: dict[str, GlossaryEntry] = {}
         for kind, lines in sections:
             for line in lines:
                 if not line.strip() or line.lstrip().startswith("#") or "\t" not in line:
@@ -92,20 +93,23 @@ class Glossary:
                 words = key.split()
                 if not words or not goods or (len(words) == 1 and len(key) < _MIN_SINGLE):
                     continue
-                entry = TradeName(name, goods.split("\t")[0].strip(), kind)
+                entry = GlossaryEntry(name, goods.split("\t")[0].strip(), kind)
                 for form in {key, "".join(words)}:
                     names.setdefault(form, entry)
-        by_key: dict[str, set[TradeName]] = {}
+        by_key: dict[str, set[GlossaryEntry]] = {}
         for form, entry in names.items():
             if " " not in form and form.isalpha() and len(form) >= _MIN_SHORTHAND + 1:
                 by_key.setdefault(_shorthand_key(form), set()).add(entry)
         shorthand = {k: next(iter(v)) for k, v in by_key.items() if len(v) == 1 and len(k) >= _MIN_SHORTHAND}
         return cls(names=names, longest=max((len(k.split()) for k in names), default=0), shorthand=shorthand)
 
-    def matches(self, normalized: str, is_word: Callable[[str], bool] = _never_a_word) -> list[tuple[str, TradeName]]:
-        """The trade names of a normalized description, each with the words that name it: the longest ending at each
-        place, from the end, since the last word of a compound names the goods ("mobile phone case" is a case). A
-        word that is no word (by `is_word`) may be a name's shorthand ("canestn": canesten, "mybllne": maybelline)."""
+    def matches(
+        self, normalized: str, is_word: Callable[[str], bool] = _never_a_word
+    ) -> list[tuple[str, GlossaryEntry]]:
+        """The trade names and shop words of a normalized description, each with the words that name it: the longest
+        ending at each place, from the end, since the last word of a compound names the goods ("mobile phone case" is
+        a case). A word that is no word (by `is_word`) may be a name's shorthand ("canestn": canesten, "mybllne":
+        maybelline)."""
         found = longest_phrases(
             normalized.split(), self.longest, lambda phrase: self._name(phrase, is_word), from_end=True
         )
@@ -117,7 +121,7 @@ class Glossary:
                 seen.add(entry.goods)
         return out
 
-    def _name(self, phrase: Sequence[str], is_word: Callable[[str], bool]) -> TradeName | None:
+    def _name(self, phrase: Sequence[str], is_word: Callable[[str], bool]) -> GlossaryEntry | None:
         """The trade name a phrase of words is (as written, or as one word), or whose shorthand a single word is."""
         entry = self.names.get(" ".join(phrase))
         if entry is None and len(phrase) > 1:
@@ -126,7 +130,7 @@ class Glossary:
             entry = self._shorthand_of(phrase[0], is_word)
         return entry
 
-    def _shorthand_of(self, word: str, is_word: Callable[[str], bool]) -> TradeName | None:
+    def _shorthand_of(self, word: str, is_word: Callable[[str], bool]) -> GlossaryEntry | None:
         if not self.shorthand or len(word) < _MIN_SHORTHAND or not word.isalpha() or is_word(word):
             return None
         return self.shorthand.get(_shorthand_key(word))

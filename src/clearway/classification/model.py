@@ -39,7 +39,7 @@ from sklearn.preprocessing import normalize as l2_normalize
 from sklearn.svm import LinearSVC
 
 from clearway.classification.abbreviations import Abbreviations
-from clearway.classification.glossary import NO_GLOSSARY, Glossary, TradeName, load_glossary
+from clearway.classification.glossary import NO_GLOSSARY, Glossary, GlossaryEntry, load_glossary
 from clearway.classification.lexicon import NO_LEXICON, Lexicon, Match, load_lexicon
 from clearway.classification.reference import Nomenclature
 from clearway.classification.semantic import MODEL_ID, SentenceEncoder, TunedEncoder, get_encoder, tune_encoder
@@ -868,7 +868,7 @@ class HSClassifier:
         return out
 
     def _why(
-        self, code: str, j: int, query_words: set[str], evidence: _Evidence, names: Sequence[TradeName] = ()
+        self, code: str, j: int, query_words: set[str], evidence: _Evidence, names: Sequence[GlossaryEntry] = ()
     ) -> list[str]:
         reasons = []
         for bank, sims, label, floor in (
@@ -912,7 +912,7 @@ class HSClassifier:
             f"({_format_code(code)}, similarity {evidence.sim_lexicon_ref[0, best]:.2f})"
         ]
 
-    def _glossary_reasons(self, code: str, names: Sequence[TradeName]) -> list[str]:
+    def _glossary_reasons(self, code: str, names: Sequence[GlossaryEntry]) -> list[str]:
         """The description's trade names and shop words whose goods share a word with this code's nomenclature text
         (the goods they are read as are not read again)."""
         code_words = _content_words(self._nomenclature_texts.get(code, "")) - _STOP
