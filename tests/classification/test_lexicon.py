@@ -52,6 +52,15 @@ def test_building_keeps_the_kinds_two_levels_up_that_say_something_and_the_gloss
     assert said[-1].startswith("wrote 11 nouns and 1 irregular plurals")
 
 
+def test_building_again_from_the_same_wordnet_gives_the_same_bytes(tmp_path):
+    _tiny_wordnet(tmp_path)
+    first, second = tmp_path / "first.tsv.gz", tmp_path / "second.tsv.gz"
+    build_lexicon(tmp_path, first)
+    build_lexicon(tmp_path, second)  # another file name, and another build time
+    assert first.read_bytes() == second.read_bytes()
+    assert first.read_bytes()[4:8] == b"\0\0\0\0"  # the header holds no build time
+
+
 def test_a_descriptions_nouns_are_found_as_phrases_plurals_and_words_written_apart():
     lexicon = load_lexicon()
     assert LEXICON_FILE.is_file() and (LEXICON_FILE.parent / "LICENSE.md").is_file()

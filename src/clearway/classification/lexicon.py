@@ -15,6 +15,7 @@ from WordNet's database files (Debian's `wordnet-base`: `python -m clearway.clas
 from __future__ import annotations
 
 import gzip
+import io
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -191,7 +192,12 @@ def build_lexicon(wordnet_dir: Path, out: Path = LEXICON_FILE, *, progress: Call
     with (wordnet_dir / "noun.exc").open(encoding="latin-1") as fh:
         rows += [f"P\t{parts[0]}\t{parts[1]}\n" for parts in (line.split() for line in fh) if len(parts) >= 2]
     out.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(out, "wt", encoding="utf-8", compresslevel=9) as fh:
+    # No build time and no file name in the gzip header: the same WordNet always gives the same bytes.
+    with (
+        out.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as packed,
+        io.TextIOWrapper(packed, encoding="utf-8") as fh,
+    ):
         fh.writelines(rows)
     nouns = sum(row.startswith("N") for row in rows)
     say(f"wrote {nouns:,} nouns and {len(rows) - nouns:,} irregular plurals to {out}")
