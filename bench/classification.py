@@ -1,10 +1,15 @@
 """HS classification figures on a seeded 30 % holdout of the shared labelled file (as in its README).
 
-Usage: .venv/bin/python bench/classification.py [--frac 0.3] [--seed 13] [--curve] [--cache-encoders DIR]
+Usage: .venv/bin/python bench/classification.py [--frac 0.3] [--seed 13] [--curve] [--folds K] [--cache-encoders DIR]
        [--predictions-out CSV] [--param NAME=VALUE ...]
 The last line printed is one JSON object, the same keys as `clearway classify evaluate --json`. With --curve the
 model is also trained on 70 % of the training part and tested on the same rows first: the gain from 43 % more
 examples, which is what the judged figures (trained on the whole file) add to these.
+
+--folds K cross-validates instead: the file is cut into K seeded folds, each is suggested by a model trained on
+the other K-1, and the figures are those of every row of the file. With K = 5 each model trains on 3,530 rows
+(80 %), closer to the judged 4,413 than the holdout's 3,089, and the figures rest on 4,413 test rows instead of
+1,324; it costs K trainings (about forty minutes on two cores).
 
 --cache-encoders DIR keeps every tuned encoder in DIR, keyed by a hash of all that its tuning reads (descriptions,
 labels, prototypes and settings), and reuses it when the same tuning comes again. Tuning is most of a run (about
@@ -104,11 +109,11 @@ def _params(parser: argparse.ArgumentParser, settings: list[str]) -> Params:
     return Params.from_dict({**Params().to_dict(), **changed})
 
 
-def _figures_by_part(predictions: list[list[str]], test: pd.DataFrame, seen: set[str]) -> None:
-    """The figures on the test rows whose code occurs in training and on those whose code does not, and by source
-    (where the errors are is what decides the next change)."""
+def _figures_by_part(predictions: list[list[str]], test: pd.DataFrame, seen: list[bool]) -> None:
+    """The figures on the test rows whose code occurs in their training part and on those whose code does not, and
+    by source (where the errors are is what decides the next change)."""
     truth = list(test["hs6"])
-    parts = {"seen codes": [code in seen for code in truth], "unseen codes": [code not in seen for code in truth]}
+    parts = {"seen codes": seen, "unseen codes": [not known for known in seen]}
     for source in sorted(set(test["source"])):
         parts[source] = list(test["source"] == source)
     for name, mask in parts.items():
@@ -155,12 +160,71 @@ class _GarbageCollections:
         )
 
 
+def _write_predictions(path: Path, test: pd.DataFrame, seen: list[bool], predictions: list[list[str]]) -> None:
+    pd.DataFrame(
+        {
+            "source": test["source"],
+            "description": test["description"],
+            "hs6": test["hs6"],
+            "seen": seen,
+            "suggestions": [" ".join(codes) for codes in predictions],
+        }
+    ).to_csv(path, index=False)
+
+
+def _cross_validate(
+    frame: pd.DataFrame, *, folds: int, seed: int, params: Params, predictions_out: Path | None
+) -> None:
+    """Suggests every row of `frame` with a model trained on the other folds, then prints the figures of all rows
+    (and each fold's, for their spread); the last line is the pooled figures' JSON object."""
+    order = frame.sample(frac=1.0, random_state=seed).index
+    ranked: dict[object, list[str]] = {}
+    seen: dict[object, bool] = {}
+    p99s: list[float] = []
+    for number, rows in enumerate(np.array_split(np.asarray(order), folds), start=1):
+        test = frame.loc[rows]
+        train = frame.drop(rows)
+        known = set(train["hs6"])
+        started = time.perf_counter()
+        result = evaluate_split(
+            train=list(zip(train["description"], train["code"], strict=True)),
+            test_descriptions=list(test["description"]),
+            test_codes=list(test["code"]),
+            params=params,
+        )
+        unseen = (~test["hs6"].isin(known)).mean()
+        print(
+            f"fold {number} of {folds}: trained on {len(train)} rows, tested on {len(test)} ({unseen:.1%} unseen "
+            f"codes) in {time.perf_counter() - started:.0f} s: {json.dumps(result.figures)}",
+            file=sys.stderr,
+            flush=True,
+        )
+        p99s.append(result.figures["p99_ms"])
+        for row, codes in zip(rows, result.predictions, strict=True):
+            ranked[row] = codes
+            seen[row] = test.at[row, "hs6"] in known
+    predictions = [ranked[row] for row in frame.index]
+    seen_rows = [seen[row] for row in frame.index]
+    _figures_by_part(predictions, frame, seen_rows)
+    if predictions_out:
+        _write_predictions(predictions_out, frame, seen_rows, predictions)
+    figures = hs_accuracy(predictions, list(frame["hs6"]))
+    figures.update({"p99_ms": max(p99s), "n": len(frame), "folds": folds})
+    print(json.dumps(figures))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=SHARED)
     parser.add_argument("--frac", type=float, default=0.30)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--curve", action="store_true", help="also train on 70%% of the training part")
+    parser.add_argument(
+        "--folds",
+        type=int,
+        metavar="K",
+        help="cross-validate over K folds of the whole file instead of one holdout (K trainings)",
+    )
     parser.add_argument(
         "--cache-encoders",
         type=Path,
@@ -185,6 +249,11 @@ def main() -> None:
     if args.cache_encoders:
         _cache_encoders(args.cache_encoders)
     frame = pd.read_csv(args.data, dtype=str, keep_default_na=False)
+    if args.folds is not None:
+        if args.folds < 2:
+            parser.error(f"--folds {args.folds}: cross-validation needs at least 2 folds")
+        _cross_validate(frame, folds=args.folds, seed=args.seed, params=params, predictions_out=args.predictions_out)
+        return
     test = frame.sample(frac=args.frac, random_state=args.seed)
     train = frame.drop(test.index)
     seen = set(train["hs6"])  # the codes the model is trained on
@@ -213,17 +282,10 @@ def main() -> None:
         )
     print(f"trained and evaluated in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     print(f"garbage collections while suggesting: {pauses.summary()}", file=sys.stderr)
-    _figures_by_part(result.predictions, test, seen)
+    seen_rows = list(test["hs6"].isin(seen))
+    _figures_by_part(result.predictions, test, seen_rows)
     if args.predictions_out:
-        pd.DataFrame(
-            {
-                "source": test["source"],
-                "description": test["description"],
-                "hs6": test["hs6"],
-                "seen": test["hs6"].isin(seen),
-                "suggestions": [" ".join(codes) for codes in result.predictions],
-            }
-        ).to_csv(args.predictions_out, index=False)
+        _write_predictions(args.predictions_out, test, seen_rows, result.predictions)
     _misclassification_figures(result.model, list(test["description"]), list(test["hs6"]), seed=args.seed)
     print(json.dumps(result.figures))
 

@@ -7,7 +7,8 @@
    heading still ranks and a code never seen in training can be suggested from its tariff wording alone. The
    subheading's own text is also compared alone, as it is what tells siblings apart. What WordNet says the
    description's nouns are ("euphonium": a bass horn, a brass instrument) is compared with the same texts by its
-   words, so the tariff's wording is found for a word it does not use (see `lexicon`). A linear chapter classifier on
+   words, so the tariff's wording is found for a word it does not use (see `lexicon`). The goods index names the
+   headings of goods the tariff's words do not ("kayak": 8903, see `goods_index`). A linear chapter classifier on
    the examples, a logistic heading classifier on their meaning, votes of agreeing examples and how often each code
    occurs in the examples complete the evidence.
 2. Candidates. A weighted sum of the evidence picks the `candidates` most likely subheadings.
@@ -40,6 +41,7 @@ from sklearn.svm import LinearSVC
 
 from clearway.classification.abbreviations import Abbreviations
 from clearway.classification.glossary import NO_GLOSSARY, Glossary, GlossaryEntry, load_glossary
+from clearway.classification.goods_index import NO_INDEX, GoodsIndex, IndexEntry, load_goods_index
 from clearway.classification.lexicon import NO_LEXICON, Lexicon, Match, load_lexicon
 from clearway.classification.reference import Nomenclature
 from clearway.classification.semantic import MODEL_ID, SentenceEncoder, TunedEncoder, get_encoder, tune_encoder
@@ -47,7 +49,7 @@ from clearway.classification.text import for_encoder, normalize, stem
 
 LEVELS = (6, 4, 2)
 # Bumped whenever the saved artefact's layout changes, so a cached shipped model is rebuilt rather than misread.
-MODEL_FORMAT = 11
+MODEL_FORMAT = 12
 _WORD = re.compile(r"[a-z0-9]{3,}")
 _STOP = {
     "and",
@@ -112,6 +114,11 @@ class Params:
     glossary: bool = True
     # What shops call goods the tariff names otherwise ("hoodie", "power bank", "trainers"), in the same glossary.
     shop_words: bool = True
+    # The goods index: goods names and the headings they are classified in ("kayak": 8903), see `goods_index`. Its
+    # headings for the description's terms, and for its head term apart, are ranker features; `goods_index_weight`
+    # is their weight in picking candidates (0, 1 and 2 were benched; 1 was best).
+    goods_index: bool = True
+    goods_index_weight: float = 1.0
     # Tuning the encoder on the examples (0 epochs: the encoder as shipped). Descriptions are pulled towards their
     # subheading's prototype by a softmax over all subheadings; `tune_scale` sharpens that softmax.
     tune_epochs: int = 3
@@ -190,6 +197,7 @@ class _Evidence:
     nouns: list[list[Match]]  # the WordNet nouns of each description
     expansions: list[str]  # what WordNet says they are, normalized ("" if nothing)
     sim_lexicon_ref: np.ndarray  # word similarity of each expansion to each reference text
+    indexed: list[list[IndexEntry]] = field(default_factory=list)  # the goods index's terms of each description
 
 
 @dataclass(frozen=True)
@@ -231,6 +239,9 @@ EVIDENCE = (
     "lexicon_found",
     "heading_model4",
     "heading_model2",
+    "index4",
+    "index_head4",
+    "index2",
 )
 CANDIDATE_FEATURES = (
     "examples6",
@@ -327,6 +338,10 @@ class HSClassifier:
             keys = sorted({c[:level] for c in classes})
             pos = {k: i for i, k in enumerate(keys)}
             self._groups[level] = np.array([pos[c[:level]] for c in classes])
+        in_heading: dict[str, list[int]] = {}
+        for j, code in enumerate(classes):
+            in_heading.setdefault(code[:4], []).append(j)
+        self._heading_classes = {h: np.array(js) for h, js in in_heading.items()}  # heading -> its subheadings
         references = [(nomenclature.path_text(c), c) for c in nomenclature.subheadings]
         references += [(text, c) for c, text in tariff_lines if c in self._class_pos]
 
@@ -521,7 +536,9 @@ class HSClassifier:
             vectors = fold_vectors(fold)
             self._use_examples(examples, normalized, vectors, np.flatnonzero(fold_of != fold))
             evidence = self._evidence(
-                [normalized[i] for i in held_out], vectors[held_out] if vectors is not None else None
+                [normalized[i] for i in held_out],
+                vectors[held_out] if vectors is not None else None,
+                [examples[i][0] for i in held_out],
             )
             candidates, matrix = self._candidates(evidence)
             for row, i in enumerate(held_out):
@@ -614,7 +631,11 @@ class HSClassifier:
             return np.zeros((n, 0), dtype=np.float32)
         return vectors @ bank.vectors.T
 
-    def _evidence(self, normalized: list[str], vectors: np.ndarray | None) -> _Evidence:
+    def _evidence(
+        self, normalized: list[str], vectors: np.ndarray | None, descriptions: Sequence[str] | None = None
+    ) -> _Evidence:
+        """The evidence for each normalized description (as `_read` gives it), with its meaning; `descriptions`, as
+        written, tell the goods index where the first part ends (the normalized text has lost its commas)."""
         p = self.params
         queries = self._vectorize(normalized)
         n, width = len(normalized), len(self.classes)
@@ -647,6 +668,8 @@ class HSClassifier:
             columns[f"sem_ref{level}"] = self._pooled(sem_ref, self._semantic_references, level)
         columns["knn6"], columns["knn4"] = self._neighbour_votes(sem_ex, self._examples)
         columns["heading_model4"], columns["heading_model2"] = self._heading_model_evidence(n, vectors)
+        indexed = self._index_evidence(normalized, descriptions, columns)
+        candidate += p.goods_index_weight * columns["index4"]
         if vectors is not None:
             candidate += p.semantic_weight * (columns["sem_ref6"] + columns["sem_ex6"] + 0.5 * columns["sem_ex4"])
         columns["candidate"] = candidate
@@ -663,7 +686,44 @@ class HSClassifier:
             nouns=nouns,
             expansions=expansions,
             sim_lexicon_ref=sim_lexicon_ref,
+            indexed=indexed,
         )
+
+    def _index_evidence(
+        self, normalized: list[str], descriptions: Sequence[str] | None, columns: dict[str, np.ndarray]
+    ) -> list[list[IndexEntry]]:
+        """Adds the goods index's word for each candidate's heading to the columns: 1 for the first heading a term of
+        the description is classified in, 0.5 for its others (`index4`; `index_head4` for the head term alone,
+        `index2` for their chapters); returns each description's terms."""
+        n, width = len(normalized), len(self.classes)
+        index = self._goods_index()
+        any4 = np.zeros((n, width), dtype=np.float32)
+        head4 = np.zeros((n, width), dtype=np.float32)
+        any2 = np.zeros((n, width), dtype=np.float32)
+        chapters = self._groups[2]
+        out = []
+        for row, text in enumerate(normalized):
+            entries = [entry for _, entry in index.matches(text)]
+            out.append(entries)
+            if not entries:
+                continue
+            head = index.head(descriptions[row]) if descriptions is not None else entries[-1]
+            for entry in entries:
+                for position, heading in enumerate(entry.headings):
+                    js = self._heading_classes.get(heading)
+                    if js is None:
+                        continue
+                    weight = 1.0 if position == 0 else 0.5
+                    any4[row, js] = np.maximum(any4[row, js], weight)
+                    if entry == head:
+                        head4[row, js] = np.maximum(head4[row, js], weight)
+                    in_chapter = chapters == chapters[js[0]]
+                    any2[row, in_chapter] = np.maximum(any2[row, in_chapter], weight)
+        columns.update(index4=any4, index_head4=head4, index2=any2)
+        return out
+
+    def _goods_index(self) -> GoodsIndex:
+        return load_goods_index() if self.params.goods_index else NO_INDEX
 
     def _heading_model_evidence(self, n: int, vectors: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """The heading classifier's probability of each subheading's heading, and of its chapter (the sum over the
@@ -836,7 +896,7 @@ class HSClassifier:
         out: list[list[str]] = []
         for start in range(0, len(descriptions), batch_size):
             batch = list(descriptions[start : start + batch_size])
-            evidence = self._evidence([self._read(d) for d in batch], self._embed(batch))
+            evidence = self._evidence([self._read(d) for d in batch], self._embed(batch), batch)
             ordered, _ = self._ordered(evidence)
             out.extend([self.classes[j] for j in row[:limit]] for row in ordered)
         return out
@@ -846,7 +906,7 @@ class HSClassifier:
         normalized = self._read(description)
         if not normalized:
             return []
-        evidence = self._evidence([normalized], self._embed([description]))
+        evidence = self._evidence([normalized], self._embed([description]), [description])
         ordered, scores = self._ordered(evidence)
         row, candidate_scores = ordered[0], scores[0]
         temperature = self._ranker_temperature if self._ranker is not None else self.params.temperature
@@ -884,6 +944,13 @@ class HSClassifier:
                 reasons.append(f"{verb} '{text}' ({_format_code(code)}, similarity {sims[0, best]:.2f})")
         reasons += self._lexicon_reasons(code, j, evidence)
         reasons += self._glossary_reasons(code, names)
+        indexed = [
+            entry.sentence()
+            for entry in (evidence.indexed[0] if evidence.indexed else ())
+            if code[:4] in entry.headings
+        ]
+        if indexed:
+            reasons.append("goods index: " + "; ".join(dict.fromkeys(indexed)))
         nomenclature_words = set(_WORD.findall(normalize(self._nomenclature_texts.get(code, ""))))
         shared = sorted(w for w in query_words if w in nomenclature_words or w.rstrip("s") in nomenclature_words)
         if shared:
