@@ -83,9 +83,9 @@ class GoodsIndex:
 
     def head(self, description: str) -> IndexEntry | None:
         """The index term that names the goods of a description: the one that ends at the last word of its first part
-        (before a comma, a bracket, a dash, or "for", "of", "with", "in"), sizes, counts and colours after it left
-        aside ("mens hoodie black xl"); None where that word is not the end of a term ("glass polishing machines" are
-        no glass)."""
+        (before a comma, a bracket, a dash, or "for", "of", "with", "in", "containing"), sizes, counts and colours
+        after it left aside ("mens hoodie black xl"); None where that word is not the end of a term ("glass
+        polishing machines" are no glass)."""
         words = normalize(_FIRST_PART.split(description.lower(), 1)[0]).split()
         while words and _trailing(words[-1]):
             words.pop()

@@ -49,7 +49,7 @@ from clearway.classification.text import for_encoder, normalize, stem
 
 LEVELS = (6, 4, 2)
 # Bumped whenever the saved artefact's layout changes, so a cached shipped model is rebuilt rather than misread.
-MODEL_FORMAT = 12
+MODEL_FORMAT = 13
 _WORD = re.compile(r"[a-z0-9]{3,}")
 _STOP = {
     "and",
@@ -197,7 +197,7 @@ class _Evidence:
     nouns: list[list[Match]]  # the WordNet nouns of each description
     expansions: list[str]  # what WordNet says they are, normalized ("" if nothing)
     sim_lexicon_ref: np.ndarray  # word similarity of each expansion to each reference text
-    indexed: list[list[IndexEntry]] = field(default_factory=list)  # the goods index's terms of each description
+    indexed: list[list[IndexEntry]]  # the goods index's terms of each description
 
 
 @dataclass(frozen=True)
@@ -338,10 +338,12 @@ class HSClassifier:
             keys = sorted({c[:level] for c in classes})
             pos = {k: i for i, k in enumerate(keys)}
             self._groups[level] = np.array([pos[c[:level]] for c in classes])
-        in_heading: dict[str, list[int]] = {}
+        # Heading (4 digits) and chapter (2) -> the indices of their subheadings, for the goods index's evidence.
+        in_group: dict[str, list[int]] = {}
         for j, code in enumerate(classes):
-            in_heading.setdefault(code[:4], []).append(j)
-        self._heading_classes = {h: np.array(js) for h, js in in_heading.items()}  # heading -> its subheadings
+            in_group.setdefault(code[:4], []).append(j)
+            in_group.setdefault(code[:2], []).append(j)
+        self._classes_of = {key: np.array(js) for key, js in in_group.items()}
         references = [(nomenclature.path_text(c), c) for c in nomenclature.subheadings]
         references += [(text, c) for c, text in tariff_lines if c in self._class_pos]
 
@@ -697,10 +699,7 @@ class HSClassifier:
         `index2` for their chapters); returns each description's terms."""
         n, width = len(normalized), len(self.classes)
         index = self._goods_index()
-        any4 = np.zeros((n, width), dtype=np.float32)
-        head4 = np.zeros((n, width), dtype=np.float32)
-        any2 = np.zeros((n, width), dtype=np.float32)
-        chapters = self._groups[2]
+        columns.update({name: np.zeros((n, width), dtype=np.float32) for name in ("index4", "index_head4", "index2")})
         out = []
         for row, text in enumerate(normalized):
             entries = [entry for _, entry in index.matches(text)]
@@ -708,18 +707,16 @@ class HSClassifier:
             if not entries:
                 continue
             head = index.head(descriptions[row]) if descriptions is not None else entries[-1]
-            for entry in entries:
-                for position, heading in enumerate(entry.headings):
-                    js = self._heading_classes.get(heading)
-                    if js is None:
-                        continue
-                    weight = 1.0 if position == 0 else 0.5
-                    any4[row, js] = np.maximum(any4[row, js], weight)
-                    if entry == head:
-                        head4[row, js] = np.maximum(head4[row, js], weight)
-                    in_chapter = chapters == chapters[js[0]]
-                    any2[row, in_chapter] = np.maximum(any2[row, in_chapter], weight)
-        columns.update(index4=any4, index_head4=head4, index2=any2)
+            chapters: dict[str, float] = {}
+            for heading, weight in _heading_weights(entries).items():
+                if heading in self._classes_of:
+                    columns["index4"][row, self._classes_of[heading]] = weight
+                    chapters[heading[:2]] = max(chapters.get(heading[:2], 0.0), weight)
+            for heading, weight in _heading_weights([e for e in entries if e == head]).items():
+                if heading in self._classes_of:
+                    columns["index_head4"][row, self._classes_of[heading]] = weight
+            for chapter, weight in chapters.items():
+                columns["index2"][row, self._classes_of[chapter]] = weight
         return out
 
     def _goods_index(self) -> GoodsIndex:
@@ -944,13 +941,7 @@ class HSClassifier:
                 reasons.append(f"{verb} '{text}' ({_format_code(code)}, similarity {sims[0, best]:.2f})")
         reasons += self._lexicon_reasons(code, j, evidence)
         reasons += self._glossary_reasons(code, names)
-        indexed = [
-            entry.sentence()
-            for entry in (evidence.indexed[0] if evidence.indexed else ())
-            if code[:4] in entry.headings
-        ]
-        if indexed:
-            reasons.append("goods index: " + "; ".join(dict.fromkeys(indexed)))
+        reasons += self._index_reasons(code, evidence.indexed[0])
         nomenclature_words = set(_WORD.findall(normalize(self._nomenclature_texts.get(code, ""))))
         shared = sorted(w for w in query_words if w in nomenclature_words or w.rstrip("s") in nomenclature_words)
         if shared:
@@ -988,6 +979,12 @@ class HSClassifier:
             if _content_words(entry.goods) & code_words:
                 said.setdefault(entry.kind, []).append(entry.sentence())
         return [f"{kind}: {'; '.join(sentences)}" for kind, sentences in said.items()]
+
+    @staticmethod
+    def _index_reasons(code: str, entries: Sequence[IndexEntry]) -> list[str]:
+        """The goods index's terms of the description that are classified in this code's heading."""
+        said = [entry.sentence() for entry in entries if code[:4] in entry.headings]
+        return ["goods index: " + "; ".join(dict.fromkeys(said))] if said else []
 
     @staticmethod
     def _best_text(bank: _Bank | None, sims: np.ndarray, j: int, floor: float) -> int | None:
@@ -1036,6 +1033,15 @@ def _stemmed_words(normalized: str) -> list[str]:
 def _content_words(text: str) -> set[str]:
     """The stems of a text's words that carry meaning (three letters or more)."""
     return {w for w in _stemmed_words(normalize(text)) if len(w) >= 3}
+
+
+def _heading_weights(entries: Sequence[IndexEntry]) -> dict[str, float]:
+    """Each heading the goods index's terms are classified in, 1 where a term lists it first, else 0.5."""
+    weights: dict[str, float] = {}
+    for entry in entries:
+        for position, heading in enumerate(entry.headings):
+            weights[heading] = max(weights.get(heading, 0.0), 1.0 if position == 0 else 0.5)
+    return weights
 
 
 def _fit_temperature(groups: list[tuple[np.ndarray, np.ndarray]]) -> float:
