@@ -20,6 +20,9 @@ _LINES = [
     "glasses\t9004",
     "wine glass\t7013",
     "battery\t8507 8506",
+    "maxi dress\t6204 6104",
+    "sapphire\t7103",
+    "blue sapphire\t7103",
     "kayak\t9506",  # a second listing of a term does not replace the first
 ]
 
@@ -58,6 +61,14 @@ def test_the_head_is_the_last_term_before_the_first_comma():
     assert index.head("belt sanders (portable)").term == "belt sander"
     assert index.head("kayaks for children - inflatable").term == "kayak"
     assert index.head("covers for soldering irons") is None  # the goods are covers, not soldering irons
+
+
+def test_a_stone_written_after_the_goods_is_their_colour_unless_a_longer_term_ends_there():
+    index = _index()
+    assert index.head("maxi dress sapphire blue").term == "maxi dress"
+    assert index.head("sapphires, natural").term == "sapphire"  # a stone on its own is the goods
+    assert index.head("blue sapphires").term == "blue sapphire"
+    assert index.head("silk scarf sapphire") is None  # the scarf is the goods, and the index does not know it
 
 
 def test_a_line_that_is_not_term_and_headings_is_refused_with_its_number():
@@ -103,6 +114,10 @@ def test_the_shipped_index_is_broad_and_names_goods_the_tariff_words_do_not():
         ("chicken breasts, fresh or chilled", "0207"),
         ("air fryer", "8516"),
         ("secateurs", "8201"),
+        ("mens hoodie black xl", "6110"),
+        ("wicker baskets", "4602"),
+        ("wellies", "6401"),
+        ("maxi dress emerald green", "6204"),
     ]:
         head = index.head(description)
         assert head is not None and heading in head.headings, description

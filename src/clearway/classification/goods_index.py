@@ -84,15 +84,22 @@ class GoodsIndex:
     def head(self, description: str) -> IndexEntry | None:
         """The index term that names the goods of a description: the one that ends at the last word of its first part
         (before a comma, a bracket, a dash, or "for", "of", "with", "in", "containing"), sizes, counts and colours
-        after it left aside ("mens hoodie black xl"); None where that word is not the end of a term ("glass
-        polishing machines" are no glass)."""
+        after it left aside ("mens hoodie black xl", "maxi dress emerald green"); None where that word is not the end
+        of a term ("glass polishing machines" are no glass)."""
         words = normalize(_FIRST_PART.split(description.lower(), 1)[0]).split()
-        while words and _trailing(words[-1]):
+        while words and (_trailing(words[-1]) or self._shade(words)):
             words.pop()
         found = self.matches(" ".join(words))
         if found and found[-1][0].split()[-1:] == words[-1:]:
             return found[-1][1]
         return None
+
+    def _shade(self, words: list[str]) -> bool:
+        """Whether the last of the words is a stone or an art material written after the goods as their colour: one
+        of `_SHADES`, after other words, and not the end of a longer term ("blue sapphire", "oil pastel")."""
+        if len(words) < 2 or words[-1] not in _SHADES:
+            return False
+        return not any(" ".join(words[-n:]) in self.terms for n in range(2, min(self.longest, len(words)) + 1))
 
 
 def _plurals(word: str) -> tuple[str, ...]:
@@ -112,6 +119,14 @@ def _plurals(word: str) -> tuple[str, ...]:
 _AFTER_THE_GOODS = frozenset(
     "black white red blue green pink grey gray yellow purple brown navy beige multi multicolour multicolor assorted "  # noqa: SIM905
     "small medium large xxl xxxl size pack pcs pairs pair set new".split()
+)
+
+
+# Stones and art materials the index lists on their own that parcel lists also write after the goods as the shade
+# of them ("hoodie sapphire blue", "tshirt pastel pink"): after other words they are a colour, unless they end a
+# longer term ("blue sapphire", "oil pastel").
+_SHADES = frozenset(
+    "ruby emerald sapphire jade onyx opal amethyst topaz garnet aquamarine turquoise agate pastel".split()  # noqa: SIM905
 )
 
 
