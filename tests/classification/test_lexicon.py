@@ -76,7 +76,7 @@ def test_a_descriptions_nouns_are_found_as_phrases_plurals_and_words_written_apa
 def test_wordnets_word_for_the_goods_is_evidence_and_a_reason(small_model):
     # "stallion" is in no example and no tariff text; WordNet says it is a male horse, which the tariff names.
     column = EVIDENCE.index("lexicon_ref6")
-    evidence = small_model._evidence([normalize("stallion")], small_model._embed(["stallion"]))
+    evidence = small_model._evidence([normalize("stallion")], small_model._embed(["stallion"]), ["stallion"])
     top, features = small_model._candidates(evidence)
     row = {small_model.classes[j]: features[0, position] for position, j in enumerate(top[0])}
     assert row["010121"][column] > 0.2
@@ -89,7 +89,7 @@ def test_wordnets_word_for_the_goods_is_evidence_and_a_reason(small_model):
     [wordnet] = [why for why in shoes.why if why.startswith("WordNet:")]
     assert shoes.hs_code == "640411" and "'sneakers' is a kind of shoe" in wordnet and "'men'" not in wordnet
     # A description WordNet knows nothing of gets no such evidence.
-    unknown = small_model._evidence([normalize("xqzt")], small_model._embed(["xqzt"]))
+    unknown = small_model._evidence([normalize("xqzt")], small_model._embed(["xqzt"]), ["xqzt"])
     assert not unknown.columns["lexicon_found"].any() and not unknown.columns["lexicon_ref6"].any()
 
 
@@ -101,7 +101,7 @@ def test_a_model_without_the_lexicon_gets_none_of_its_evidence(small_nomenclatur
     model = HSClassifier(Params(lexicon=False, semantic=False, ranker=False)).fit(
         EXAMPLES, nomenclature=small_nomenclature, tariff_lines=TARIFF_LINES
     )
-    evidence = model._evidence([normalize("stallion")], None)
+    evidence = model._evidence([normalize("stallion")], None, ["stallion"])
     assert not np.any(evidence.columns["lexicon_ref6"]) and evidence.expansions == [""]
     assert isinstance(model._lexicon(), Lexicon) and not model._lexicon().nouns
 
@@ -119,5 +119,5 @@ def test_features_common_to_many_texts_are_left_out_of_wordnets_text(small_nomen
     )
     assert 0 < strict._distinctive.mean() < 0.9
     horse = small_model._class_pos["010121"]
-    loose = small_model._evidence([normalize("stallion")], None).columns["lexicon_ref6"][0, horse]
-    assert strict._evidence([normalize("stallion")], None).columns["lexicon_ref6"][0, horse] < loose
+    loose = small_model._evidence([normalize("stallion")], None, ["stallion"]).columns["lexicon_ref6"][0, horse]
+    assert strict._evidence([normalize("stallion")], None, ["stallion"]).columns["lexicon_ref6"][0, horse] < loose

@@ -198,7 +198,7 @@ def test_own_subheading_text_tells_siblings_apart(small_model):
     # and hinnies; live") say which one "live asses" are.
     from clearway.classification.model import CANDIDATE_FEATURES, EVIDENCE
 
-    evidence = small_model._evidence([normalize("live asses")], small_model._embed(["live asses"]))
+    evidence = small_model._evidence([normalize("live asses")], small_model._embed(["live asses"]), ["live asses"])
     top, features = small_model._candidates(evidence)
     column = {name: i for i, name in enumerate(EVIDENCE + CANDIDATE_FEATURES)}
     row = {small_model.classes[j]: features[0, position] for position, j in enumerate(top[0])}

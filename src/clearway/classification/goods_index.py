@@ -87,19 +87,27 @@ class GoodsIndex:
         after it left aside ("mens hoodie black xl", "maxi dress emerald green"); None where that word is not the end
         of a term ("glass polishing machines" are no glass)."""
         words = normalize(_FIRST_PART.split(description.lower(), 1)[0]).split()
-        while words and (_trailing(words[-1]) or self._shade(words)):
-            words.pop()
-        found = self.matches(" ".join(words))
-        if found and found[-1][0].split()[-1:] == words[-1:]:
-            return found[-1][1]
+        while words:
+            if _trailing(words[-1]):
+                words.pop()
+                continue
+            ending = self._ending(words)
+            # A stone or an art material after other words is the shade of the goods ("hoodie sapphire blue"),
+            # unless a longer term ends there ("blue sapphire", "oil pastel").
+            if words[-1] in _SHADES and len(words) > 1 and (ending is None or ending[0] == 1):
+                words.pop()
+                continue
+            return ending[1] if ending else None
         return None
 
-    def _shade(self, words: list[str]) -> bool:
-        """Whether the last of the words is a stone or an art material written after the goods as their colour: one
-        of `_SHADES`, after other words, and not the end of a longer term ("blue sapphire", "oil pastel")."""
-        if len(words) < 2 or words[-1] not in _SHADES:
-            return False
-        return not any(" ".join(words[-n:]) in self.terms for n in range(2, min(self.longest, len(words)) + 1))
+    def _ending(self, words: Sequence[str]) -> tuple[int, IndexEntry] | None:
+        """The longest term that ends at the last of the words, with its length in words (what `matches` would find
+        there first)."""
+        for n in range(min(self.longest, len(words)), 0, -1):
+            entry = self.terms.get(" ".join(words[-n:]))
+            if entry is not None:
+                return n, entry
+        return None
 
 
 def _plurals(word: str) -> tuple[str, ...]:

@@ -633,9 +633,7 @@ class HSClassifier:
             return np.zeros((n, 0), dtype=np.float32)
         return vectors @ bank.vectors.T
 
-    def _evidence(
-        self, normalized: list[str], vectors: np.ndarray | None, descriptions: Sequence[str] | None = None
-    ) -> _Evidence:
+    def _evidence(self, normalized: list[str], vectors: np.ndarray | None, descriptions: Sequence[str]) -> _Evidence:
         """The evidence for each normalized description (as `_read` gives it), with its meaning; `descriptions`, as
         written, tell the goods index where the first part ends (the normalized text has lost its commas)."""
         p = self.params
@@ -692,7 +690,7 @@ class HSClassifier:
         )
 
     def _index_evidence(
-        self, normalized: list[str], descriptions: Sequence[str] | None, columns: dict[str, np.ndarray]
+        self, normalized: list[str], descriptions: Sequence[str], columns: dict[str, np.ndarray]
     ) -> list[list[IndexEntry]]:
         """Adds the goods index's word for each candidate's heading to the columns: 1 for the first heading a term of
         the description is classified in, 0.5 for its others (`index4`; `index_head4` for the head term alone,
@@ -706,13 +704,13 @@ class HSClassifier:
             out.append(entries)
             if not entries:
                 continue
-            head = index.head(descriptions[row]) if descriptions is not None else entries[-1]
+            head = index.head(descriptions[row])
             chapters: dict[str, float] = {}
             for heading, weight in _heading_weights(entries).items():
                 if heading in self._classes_of:
                     columns["index4"][row, self._classes_of[heading]] = weight
                     chapters[heading[:2]] = max(chapters.get(heading[:2], 0.0), weight)
-            for heading, weight in _heading_weights([e for e in entries if e == head]).items():
+            for heading, weight in _heading_weights([head] if head in entries else []).items():
                 if heading in self._classes_of:
                     columns["index_head4"][row, self._classes_of[heading]] = weight
             for chapter, weight in chapters.items():
