@@ -50,6 +50,16 @@ def test_a_term_meets_its_regular_plural_but_a_term_as_written_stands_over_anoth
     assert index.matches("glass") == []  # "glasses" are spectacles: no stem makes the material of them
 
 
+def test_a_term_whose_last_word_normalizing_spells_out_meets_its_plural_as_written():
+    # "laptop" is normalized "laptop computer" and "phone" "telephone phone", but "laptops" and "phones" as written.
+    index = GoodsIndex.parse(["laptop\t8471", "mobile phone\t8517", "smart tv\t8528"])
+    assert normalize("laptop") == "laptop computer" and normalize("laptops") == "laptops"
+    assert index.head("laptops, refurbished").term == "laptop"
+    assert index.head("mobile phones 2 pack").term == "mobile phone"
+    assert index.head("smart tvs").term == "smart tv"
+    assert index.head("Laptop").term == "laptop"
+
+
 def test_the_head_is_the_last_term_before_the_first_comma():
     index = _index()
     assert index.head("kayaks, inflatable").term == "kayak"

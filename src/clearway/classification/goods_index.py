@@ -69,9 +69,14 @@ class GoodsIndex:
                 written.setdefault(key, IndexEntry(term, codes))
         terms = dict(written)
         for key, entry in written.items():
+            # The plural of the last word as written as well as of the last normalized word: normalizing may spell a
+            # word out ("laptop": laptop computer, "phone": telephone phone), and "laptops" is normalized as written.
             *first, last = key.split()
-            for plural in _plurals(last):
-                terms.setdefault(" ".join([*first, plural]), entry)
+            *first_written, last_written = entry.term.lower().split()
+            plurals = [" ".join([*first, plural]) for plural in _plurals(last)]
+            plurals += [normalize(" ".join([*first_written, plural])) for plural in _plurals(last_written)]
+            for plural in plurals:
+                terms.setdefault(plural, entry)
         return cls(terms=terms, longest=max((len(k.split()) for k in terms), default=0))
 
     def matches(self, normalized: str) -> list[tuple[str, IndexEntry]]:
