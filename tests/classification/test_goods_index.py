@@ -128,6 +128,9 @@ def test_the_shipped_index_is_broad_and_names_goods_the_tariff_words_do_not():
         ("wicker baskets", "4602"),
         ("wellies", "6401"),
         ("maxi dress emerald green", "6204"),
+        ("shampoo 250ml", "3305"),  # the everyday names the nomenclature's own words also use (part 7)
+        ("ammeters", "9030"),
+        ("gel nail polish top coat", "3304"),  # a compound of them that is other goods
     ]:
         head = index.head(description)
         assert head is not None and heading in head.headings, description
