@@ -114,7 +114,7 @@ def test_the_classifier_reads_the_index_headings_as_evidence_and_says_so(small_m
     assert "goods index: 'soldering iron' is classified in heading 85.15" in first.why
 
 
-def test_the_shipped_index_is_broad_and_names_goods_the_tariff_words_do_not():
+def test_the_shipped_index_is_broad_and_names_goods_by_the_names_people_use():
     index = load_goods_index()
     assert GOODS_INDEX_FILE.is_file() and (GOODS_INDEX_FILE.parent / "README.md").is_file()
     assert len(index.terms) >= 2000
