@@ -6,6 +6,7 @@ import pytest
 
 import clearway.classification.model as model_module
 from clearway.classification.goods_index import GOODS_INDEX_FILE, GoodsIndex, load_goods_index
+from clearway.classification.reference import load_nomenclature
 from clearway.classification.text import normalize
 
 _LINES = [
@@ -79,6 +80,17 @@ def test_a_stone_written_after_the_goods_is_their_colour_unless_a_longer_term_en
     assert index.head("sapphires, natural").term == "sapphire"  # a stone on its own is the goods
     assert index.head("blue sapphires").term == "blue sapphire"
     assert index.head("silk scarf sapphire") is None  # the scarf is the goods, and the index does not know it
+
+
+def test_every_heading_of_the_shipped_index_is_an_hs_2022_heading():
+    nomenclature = load_nomenclature()
+    unknown = {
+        (entry.term, code)
+        for entry in load_goods_index().terms.values()
+        for code in entry.headings
+        if code not in nomenclature or code == "9999"  # 9999: the nomenclature's "not specified according to kind"
+    }
+    assert not unknown
 
 
 def test_a_line_that_is_not_term_and_headings_is_refused_with_its_number():
